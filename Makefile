@@ -1,0 +1,26 @@
+# The two commands of the README: `make train` and `make test`. Each sets up .venv itself.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: train test setup lock bench
+
+$(VENV)/.installed: requirements.txt scripts/setup_system.sh
+	bash scripts/setup_system.sh
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+train: setup
+	$(PY) train.py --configs default_run --logdir logdir/default
+
+test: setup
+	$(PY) -m pytest -q tests
+
+bench: setup
+	$(PY) -m dreamer_lsp.bench
+
+lock: setup
+	$(VENV)/bin/pip freeze > requirements.txt
