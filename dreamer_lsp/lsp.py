@@ -1,0 +1,195 @@
+"""Latent Skill Planning (Xie et al. 2021) as an extension of Dreamer.
+
+The actor becomes q(a | s, z) with a skill z held for K = skill_duration steps. Skills come from
+  - `cem`: a Gaussian over the skill plan z_{1:ceil(H/K)} optimised by CEM (Algorithm 2) on
+    value estimates of imagined rollouts, plus N(0, skill_noise) on its mean (Sec. 3.2);
+  - `random`: N(0, I) (the Random Skills and RandSkillsInp baselines);
+  - `policy`: an amortized high-level skill policy trained on task returns (the HIRO baseline).
+A backward skill predictor q(z | {s}, s0) gives the intrinsic reward log q (Sec. 3.2), which is
+added to the task reward with weight intrinsic_scale. Acting is MPC in skill space: every K
+steps the skill is re-planned from the current posterior state (Algorithm 1).
+"""
+import math
+
+import tensorflow as tf
+
+from dreamer_lsp import agent
+from dreamer_lsp import models
+from dreamer_lsp import tools
+
+
+class LSP(agent.Dreamer):
+
+  def _build_model(self):
+    super()._build_model()
+    c = self._c
+    mixed = c.precision == 16
+    self._skill_pred = models.GaussianHead(
+        c.skill_dim, c.mlp_layers, c.mlp_units, c.dense_act, c.obs_std_min, c.obs_std_max)
+    self._skill_pred_opt = tools.Optimizer(
+        'skill_pred', c.skill_pred_lr, c.grad_clip, c.weight_decay, mixed=mixed)
+    if c.skills == 'policy':
+      self._skill_policy = models.GaussianHead(
+          c.skill_dim, 2, c.num_units, c.dense_act, c.obs_std_min, c.obs_std_max)
+      self._skill_policy_opt = tools.Optimizer(
+          'skill_policy', c.highlevel_lr, c.grad_clip, c.weight_decay, mixed=mixed)
+
+  def modules(self):
+    modules = super().modules()
+    modules.update(skill_pred=self._skill_pred, skill_pred_opt=self._skill_pred_opt)
+    if self._c.skills == 'policy':
+      modules.update(skill_policy=self._skill_policy, skill_policy_opt=self._skill_policy_opt)
+    return modules
+
+  @property
+  def plan_length(self):
+    return math.ceil(self._c.plan_horizon / self._c.skill_duration)
+
+  # Acting: MPC in skill space ------------------------------------------------------------------
+
+  def initial_state(self, batch_size):
+    skill = tf.zeros((batch_size, self._c.skill_dim), tf.float32)
+    count = tf.zeros((batch_size,), tf.int32)
+    return super().initial_state(batch_size) + (skill, count)
+
+  def _act(self, feat, latent, rest, reset, training):
+    skill, count = rest
+    replan = tf.equal(count % self._c.skill_duration, 0)
+    new_skill = tf.cond(
+        tf.reduce_any(replan), lambda: self._choose_acting_skill(feat, latent, training),
+        lambda: skill)
+    skill = tf.where(replan[:, None], new_skill, skill)
+    dist = self._actor(self._actor_input(feat, skill))
+    action = tf.cond(training, dist.sample, lambda: models.tanh_normal_mode(dist))
+    extras = {'skill': skill, 'skill_switch': replan}
+    return action, extras, (skill, count + 1)
+
+  def _choose_acting_skill(self, feat, latent, training):
+    c = self._c
+    batch = tf.shape(feat)[0]
+    if c.skills == 'cem':
+      mean, std, _ = self.cem(latent, groups=latent['deter'].shape[0])
+      mean, std = mean[:, 0], std[:, 0]
+      noisy = mean + c.skill_noise * tf.random.normal(tf.shape(mean))
+      sample = noisy + std * tf.random.normal(tf.shape(mean))
+      return tf.where(training, sample, mean)
+    if c.skills == 'random':
+      return tf.random.normal((batch, c.skill_dim))
+    dist = self._skill_policy(tf.stop_gradient(feat))
+    return tf.where(training, dist.sample(), dist.mean())
+
+  # The skill planner (Algorithm 2) -----------------------------------------------------------
+
+  def cem(self, start, groups):
+    """CEM over skill plans. `start` holds groups x S start states (group-major); every candidate
+    of a group is scored by the mean over its S start states of the lambda-return of its imagined
+    rollout. Returns the mean and std of the final distribution, [groups, plan_length, skill_dim],
+    and per-iteration metrics. All candidates and start states run as one batched imagination."""
+    c = self._c
+    population, plan, dim = c.cem_population, self.plan_length, c.skill_dim
+    starts = start['deter'].shape[0] // groups
+    tiled = {
+        k: tf.reshape(
+            tf.repeat(tf.reshape(v, [groups, 1, starts] + v.shape[1:].as_list()),
+                      population, axis=1),
+            [groups * population * starts] + v.shape[1:].as_list())
+        for k, v in start.items()}
+    mean = tf.zeros((groups, plan, dim))
+    std = tf.ones((groups, plan, dim))
+    metrics = {}
+    for iteration in range(c.cem_iters):
+      candidates = mean[:, None] + std[:, None] * tf.random.normal((groups, population, plan, dim))
+      skills = tf.reshape(
+          tf.repeat(candidates[:, :, None], starts, axis=2), [-1, plan, dim])
+      states, _ = self._imagine(
+          tiled, c.plan_horizon, lambda state, segment: skills[:, min(segment, plan - 1)])
+      feat = self._dynamics.get_feat(states)
+      returns, _ = self._returns(feat, self._reward(feat).mode())
+      value = tf.reduce_mean(tf.reshape(returns[0], (groups, population, starts)), -1)
+      elite = tf.math.top_k(value, c.cem_elites)
+      elites = tf.gather(candidates, elite.indices, batch_dims=1)
+      mean, variance = tf.nn.moments(elites, axes=[1])
+      std = tf.sqrt(variance + 1e-8)
+      metrics[f'cem_elite_value_{iteration}'] = tf.reduce_mean(elite.values)
+      metrics[f'cem_std_{iteration}'] = tf.reduce_mean(std)
+    return tf.stop_gradient(mean), tf.stop_gradient(std), metrics
+
+  # Skills in the update (Algorithm 1, behaviour learning) ------------------------------------
+
+  def _actor_input(self, feat, skill):
+    return tf.concat([feat, tf.cast(skill, feat.dtype)], -1)
+
+  def _plan_skills(self, start):
+    c = self._c
+    shape = (self.plan_length, c.skill_dim)
+    if c.skills == 'random':
+      return (tf.zeros(shape), tf.ones(shape)), {}
+    if c.skills == 'policy':
+      return None, {}
+    count = start['deter'].shape[0]
+    subset = tf.random.shuffle(tf.range(count))[:min(c.cem_train_starts, count)]
+    mean, std, metrics = self.cem({k: tf.gather(v, subset) for k, v in start.items()}, groups=1)
+    mean, std = mean[0], std[0]
+    mean += c.skill_noise * tf.random.normal(shape)
+    metrics['skill_entropy'] = tf.reduce_sum(tf.math.log(std)) + 0.5 * self.plan_length * (
+        c.skill_dim * math.log(2 * math.pi * math.e))
+    return (mean, std), metrics
+
+  def _skill_chooser(self, plan):
+    if plan is None:
+      return lambda state, segment: self._skill_policy(
+          tf.stop_gradient(self._dynamics.get_feat(state))).sample()
+    mean, std = plan
+    last = self.plan_length - 1
+
+    def choose(state, segment):
+      index = min(segment, last)
+      noise = tf.random.normal((tf.shape(state['deter'])[0], self._c.skill_dim))
+      return tf.stop_gradient(mean[index] + std[index] * noise)
+
+    return choose
+
+  def _skill_objectives(self, start, states, skills, feat, task_reward):
+    c = self._c
+    horizon = task_reward.shape[0]
+    window = min(c.skill_duration, horizon)
+    inputs, targets = self._skill_segments(start, states, skills, window)
+    noisy = lambda x: x + c.skill_pred_noise * tf.random.normal(tf.shape(x), dtype=x.dtype)
+    logprob = self._skill_pred(noisy(inputs)).log_prob(targets)
+    pred_logprob = self._skill_pred(noisy(tf.stop_gradient(inputs))).log_prob(targets)
+    losses = {'skill_pred': -tf.reduce_mean(pred_logprob)}
+    # Each segment's log q(z | {s}, s0) is spread evenly over the steps that produced it.
+    per_step = c.intrinsic_scale * logprob / window
+    intrinsic = tf.concat([
+        tf.repeat(per_step, window, axis=0),
+        tf.zeros([horizon - window * per_step.shape[0]] + per_step.shape[1:].as_list())], 0)
+    if c.skills == 'policy':
+      returns, discount = self._returns(feat, task_reward)
+      losses['skill_policy'] = -tf.reduce_mean(discount * returns)
+    metrics = dict(
+        intrinsic_reward=c.intrinsic_scale * tf.reduce_mean(logprob),
+        skill_pred_loss=losses['skill_pred'], skill_pred_logprob=tf.reduce_mean(pred_logprob))
+    return intrinsic, losses, metrics
+
+  def _skill_segments(self, start, states, skills, window):
+    """Predictor inputs [segments, N, (window + 1) * F]: the state a skill starts from and the
+    `window` states it leads to; targets [segments, N, skill_dim]. Only whole windows count."""
+    c = self._c
+    feat = tf.concat(
+        [self._dynamics.get_feat(start)[None], self._dynamics.get_feat(states)], 0)
+    count = (skills.shape[0] - window) // c.skill_duration + 1
+    inputs, targets = [], []
+    for segment in range(count):
+      begin = segment * c.skill_duration
+      window_feat = feat[begin:begin + window + 1]
+      inputs.append(tf.concat(tf.unstack(window_feat, axis=0), -1))
+      targets.append(tf.stop_gradient(skills[begin]))
+    return tf.stack(inputs, 0), tf.stack(targets, 0)
+
+  def _train_skills(self, tape, losses):
+    metrics = {'skill_pred_grad_norm': self._skill_pred_opt(
+        tape, losses['skill_pred'], [self._skill_pred])}
+    if 'skill_policy' in losses:
+      metrics['skill_policy_grad_norm'] = self._skill_policy_opt(
+          tape, losses['skill_policy'], [self._skill_policy])
+    return metrics

@@ -1,0 +1,436 @@
+"""Dreamer's tools: modules, optimizers, scans, returns, episodes, replay, simulation, logging."""
+import collections
+import datetime
+import io
+import json
+import os
+import pathlib
+import uuid
+import warnings
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+from tensorflow_probability import distributions as tfd
+
+
+class Module(tf.Module):
+  """A tf.Module that creates its sub-layers on first use, like Dreamer's."""
+
+  def get(self, name, ctor, *args, **kwargs):
+    if not hasattr(self, '_modules'):
+      self._modules = {}
+    if name not in self._modules:
+      self._modules[name] = ctor(*args, **kwargs)
+    return self._modules[name]
+
+
+class Optimizer(tf.Module):
+  """Adam with global-norm clipping over one group of variables."""
+
+  def __init__(self, name, lr, clip=None, wd=None, wdpattern=r'.*', mixed=False):
+    super().__init__(name=name)
+    self._clip = clip
+    self._wd = wd
+    self._wdpattern = wdpattern
+    self._opt = tf_keras.optimizers.Adam(lr, epsilon=1e-4)
+    if mixed:
+      self._opt = tf_keras.mixed_precision.LossScaleOptimizer(self._opt)
+    self._mixed = mixed
+
+  @property
+  def variables(self):
+    return self._opt.variables()
+
+  def __call__(self, tape, loss, modules):
+    """Returns the gradient norm; the update is skipped when it is not finite."""
+    variables = [v for m in modules for v in m.trainable_variables]
+    if self._mixed:
+      loss = self._opt.get_scaled_loss(loss)
+    grads = tape.gradient(loss, variables)
+    if self._mixed:
+      grads = self._opt.get_unscaled_gradients(grads)
+    grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+    norm = tf.linalg.global_norm(grads)
+    finite = tf.math.is_finite(norm)
+    if self._clip:
+      grads, _ = tf.clip_by_global_norm(grads, self._clip, norm)
+    grads = [tf.where(finite, g, tf.zeros_like(g)) for g in grads]
+
+    def apply():
+      self._opt.apply_gradients(zip(grads, variables))
+      if self._wd:
+        for var in variables:
+          var.assign((1 - self._wd) * var)
+      return norm
+
+    return tf.cond(finite, apply, lambda: norm)
+
+
+def static_scan(fn, inputs, start, reverse=False):
+  """Scan unrolled in the graph; returns every state stacked along axis 0."""
+  last = start
+  outputs = [[] for _ in tf.nest.flatten(start)]
+  indices = range(len(tf.nest.flatten(inputs)[0]))
+  if reverse:
+    indices = reversed(indices)
+  for index in indices:
+    inp = tf.nest.map_structure(lambda x: x[index], inputs)
+    last = fn(last, inp)
+    [o.append(l) for o, l in zip(outputs, tf.nest.flatten(last))]
+  if reverse:
+    outputs = [list(reversed(x)) for x in outputs]
+  outputs = [tf.stack(x, 0) for x in outputs]
+  return tf.nest.pack_sequence_as(start, outputs)
+
+
+def lambda_return(reward, value, pcont, bootstrap, lambda_, axis):
+  """TD(lambda) returns (Dreamer eq. 6), computed backwards along `axis`."""
+  assert reward.shape.ndims == value.shape.ndims, (reward.shape, value.shape)
+  if isinstance(pcont, (int, float)):
+    pcont = pcont * tf.ones_like(reward)
+  dims = list(range(reward.shape.ndims))
+  dims = [axis] + dims[1:axis] + [0] + dims[axis + 1:]
+  if axis != 0:
+    reward = tf.transpose(reward, dims)
+    value = tf.transpose(value, dims)
+    pcont = tf.transpose(pcont, dims)
+  if bootstrap is None:
+    bootstrap = tf.zeros_like(value[-1])
+  next_values = tf.concat([value[1:], bootstrap[None]], 0)
+  inputs = reward + pcont * next_values * (1 - lambda_)
+  returns = static_scan(
+      lambda agg, cur: cur[0] + cur[1] * lambda_ * agg,
+      (inputs, pcont), bootstrap, reverse=True)
+  if axis != 0:
+    returns = tf.transpose(returns, dims)
+  return returns
+
+
+class SampleDist:
+  """Mode, mean and entropy of a distribution without closed forms, by sampling."""
+
+  def __init__(self, dist, samples=100):
+    self._dist = dist
+    self._samples = samples
+
+  @property
+  def name(self):
+    return 'SampleDist'
+
+  def __getattr__(self, name):
+    return getattr(self._dist, name)
+
+  def mean(self):
+    return tf.reduce_mean(self._dist.sample(self._samples), 0)
+
+  def mode(self):
+    sample = self._dist.sample(self._samples)
+    logprob = self._dist.log_prob(sample)
+    return tf.gather(sample, tf.argmax(logprob))[0]
+
+  def entropy(self):
+    sample = self._dist.sample(self._samples)
+    logprob = self.log_prob(sample)
+    return -tf.reduce_mean(logprob, 0)
+
+
+class Every:
+
+  def __init__(self, every):
+    self._every = every
+    self._last = None
+
+  def __call__(self, step):
+    if not self._every:
+      return False
+    if self._last is None:
+      self._last = step
+      return True
+    if step >= self._last + self._every:
+      self._last += self._every * ((step - self._last) // self._every)
+      return True
+    return False
+
+
+class Once:
+
+  def __init__(self):
+    self._once = True
+
+  def __call__(self):
+    if self._once:
+      self._once = False
+      return True
+    return False
+
+
+# Episodes ----------------------------------------------------------------------------------------
+
+class EpisodeError(RuntimeError):
+  pass
+
+
+def episode_length(episode):
+  """Agent steps of an episode: its first entry is the reset observation."""
+  return len(episode['reward']) - 1
+
+
+def save_episode(directory, episode):
+  """Writes one episode as .npz atomically (temp file, then rename); returns the path."""
+  directory = pathlib.Path(directory)
+  directory.mkdir(parents=True, exist_ok=True)
+  timestamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S')
+  filename = directory / f'{timestamp}-{uuid.uuid4().hex}-{episode_length(episode)}.npz'
+  temp = filename.with_suffix('.tmp')
+  with io.BytesIO() as buffer:
+    np.savez_compressed(buffer, **episode)
+    buffer.seek(0)
+    with temp.open('wb') as f:
+      f.write(buffer.read())
+      f.flush()
+      os.fsync(f.fileno())
+  os.replace(temp, filename)
+  return filename
+
+
+def load_episode(filename):
+  try:
+    with np.load(filename, allow_pickle=False) as data:
+      episode = {k: data[k] for k in data.keys()}
+  except Exception as e:
+    raise EpisodeError(f'Corrupt episode file {filename}: {type(e).__name__}: {e}') from e
+  lengths = {k: len(v) for k, v in episode.items()}
+  if 'reward' not in episode or len(set(lengths.values())) != 1:
+    raise EpisodeError(f'Corrupt episode file {filename}: inconsistent keys/lengths {lengths}.')
+  return episode
+
+
+def load_episodes(directory):
+  """Every readable episode of a directory, oldest first; corrupt files are reported, not used."""
+  episodes = collections.OrderedDict()
+  for filename in sorted(pathlib.Path(directory).glob('*.npz')):
+    try:
+      episodes[str(filename)] = load_episode(filename)
+    except EpisodeError as e:
+      warnings.warn(f'{e} -- skipped (the file is left in place).')
+  return episodes
+
+
+class Replay:
+  """Episodes in memory, sampled as fixed-length chunks that never cross an episode end."""
+
+  def __init__(self, episodes=None, length=50, max_episodes=0, seed=0):
+    self._episodes = collections.OrderedDict(episodes or {})
+    self._length = length
+    self._max_episodes = max_episodes
+    self._random = np.random.RandomState(seed)
+    self._enforce_bound()
+
+  def __len__(self):
+    return len(self._episodes)
+
+  def add(self, key, episode):
+    self._episodes[key] = episode
+    self._enforce_bound()
+
+  def _enforce_bound(self):
+    while self._max_episodes and len(self._episodes) > self._max_episodes:
+      self._episodes.popitem(last=False)
+
+  @property
+  def steps(self):
+    return sum(episode_length(e) for e in self._episodes.values())
+
+  def sample(self):
+    candidates = [e for e in self._episodes.values() if len(e['reward']) >= self._length]
+    if not candidates:
+      raise EpisodeError(f'No stored episode is at least {self._length} steps long.')
+    episode = candidates[self._random.randint(len(candidates))]
+    start = self._random.randint(len(episode['reward']) - self._length + 1)
+    return {k: v[start:start + self._length] for k, v in episode.items()}
+
+  def dataset(self, batch_size, signature):
+    """A tf.data pipeline of [batch, length] chunks, prefetched to overlap with updates."""
+
+    def generator():
+      while True:
+        chunk = self.sample()
+        yield {k: chunk[k] for k in signature}
+
+    spec = {
+        k: tf.TensorSpec((self._length,) + tuple(shape), dtype)
+        for k, (shape, dtype) in signature.items()}
+    dataset = tf.data.Dataset.from_generator(generator, output_signature=spec)
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(4)
+
+
+def count_steps(directory, action_repeat):
+  return action_repeat * sum(episode_length(e) for e in load_episodes(directory).values())
+
+
+# Simulation --------------------------------------------------------------------------------------
+
+class EnvError(RuntimeError):
+  pass
+
+
+def simulate(policy, envs, steps=0, episodes=0, state=None, on_episode=()):
+  """Steps `envs` with `policy(obs, reset, agent_state)` for a number of steps or episodes.
+
+  Each finished episode (a dict of stacked arrays: the observations, `action`, `reward`,
+  `discount`, and whatever extra per-step arrays the policy returns) goes to `on_episode`
+  callbacks. Returns the state to resume the simulation from.
+  """
+  if state is None:
+    step, episode = 0, 0
+    done = np.ones(len(envs), bool)
+    obs = [None] * len(envs)
+    agent_state = None
+    transitions = [[] for _ in envs]
+  else:
+    step, episode, done, obs, agent_state, transitions = state
+  while (steps and step < steps) or (episodes and episode < episodes):
+    for index in np.flatnonzero(done):
+      obs[index] = envs[index].reset()
+      transitions[index] = [_first_transition(obs[index], envs[index])]
+    batch = {k: np.stack([o[k] for o in obs]) for k in obs[0]}
+    action, extras, agent_state = policy(batch, done, agent_state)
+    action = np.asarray(action)
+    done = np.zeros(len(envs), bool)
+    for index, env in enumerate(envs):
+      obs[index], reward, done[index], info = env.step(action[index])
+      transition = dict(obs[index])
+      transition['action'] = action[index]
+      transition['reward'] = np.float32(reward)
+      transition['discount'] = np.float32(info.get('discount', 1.0 - float(done[index])))
+      transition.update({k: np.asarray(v[index]) for k, v in extras.items()})
+      transitions[index].append(transition)
+      if done[index]:
+        finished = {
+            k: np.stack([t[k] for t in transitions[index]]) for k in transitions[index][-1]}
+        for callback in on_episode:
+          callback(finished)
+    step += len(envs)
+    episode += int(done.sum())
+  return (step - steps, episode - episodes, done, obs, agent_state, transitions)
+
+
+def _first_transition(obs, env):
+  transition = dict(obs)
+  transition['action'] = np.zeros(env.act_space.shape, np.float32)
+  transition['reward'] = np.float32(0.0)
+  transition['discount'] = np.float32(1.0)
+  return transition
+
+
+# Logging -----------------------------------------------------------------------------------------
+
+class Logger:
+  """Scalars to metrics.jsonl (one JSON object per line with `step`) and to TensorBoard."""
+
+  def __init__(self, logdir, step):
+    self._logdir = pathlib.Path(logdir)
+    self._logdir.mkdir(parents=True, exist_ok=True)
+    self._path = self._logdir / 'metrics.jsonl'
+    self._truncate_after(step)
+    self._writer = tf.summary.create_file_writer(str(self._logdir), max_queue=1000)
+    self._scalars = {}
+    self.step = step
+
+  def _truncate_after(self, step):
+    """On resume, drops lines logged after the restored step and a half-written last line."""
+    if not self._path.exists():
+      return
+    kept = []
+    for line in self._path.read_text().splitlines():
+      try:
+        record = json.loads(line)
+      except json.JSONDecodeError:
+        continue
+      if isinstance(record, dict) and record.get('step', 0) <= step:
+        kept.append(line)
+    temp = self._path.with_suffix('.tmp')
+    temp.write_text(''.join(line + '\n' for line in kept))
+    os.replace(temp, self._path)
+
+  def scalar(self, name, value):
+    self._scalars[name] = float(value)
+
+  def write(self):
+    if not self._scalars:
+      return
+    with self._writer.as_default():
+      for name, value in self._scalars.items():
+        tf.summary.scalar(name, value, self.step)
+    with self._path.open('a') as f:
+      f.write(json.dumps({'step': self.step, **self._scalars}) + '\n')
+      f.flush()
+    self._writer.flush()
+    self._scalars = {}
+
+  def video(self, name, frames, fps=30):
+    """Writes uint8 frames [T, H, W, 3] as an mp4 next to the metrics."""
+    import imageio
+    directory = self._logdir / 'videos'
+    directory.mkdir(exist_ok=True)
+    path = directory / f'{name}_{self.step:08d}.mp4'
+    imageio.mimsave(path, list(frames), fps=fps, macro_block_size=1)
+    return path
+
+
+# Checkpoints -------------------------------------------------------------------------------------
+
+class CheckpointError(RuntimeError):
+  pass
+
+
+def save_checkpoint(checkpoint, directory):
+  """Writes a tf.train.Checkpoint atomically: into a temp folder, then swapped in by rename."""
+  directory = pathlib.Path(directory)
+  temp = directory.with_name(directory.name + '.tmp')
+  old = directory.with_name(directory.name + '.old')
+  _remove_tree(temp)
+  checkpoint.write(str(temp / 'variables'))
+  _fsync_tree(temp)
+  if directory.exists():
+    _remove_tree(old)
+    os.replace(directory, old)
+  os.replace(temp, directory)
+  _remove_tree(old)
+
+
+def load_checkpoint(checkpoint, directory, partial=False):
+  """Restores every variable (or, with partial, those the file has); errors name the problem."""
+  directory = pathlib.Path(directory)
+  if not (directory / 'variables.index').exists():
+    old = directory.with_name(directory.name + '.old')
+    if (old / 'variables.index').exists():
+      directory = old  # Killed between the two renames of save_checkpoint.
+    else:
+      raise CheckpointError(f'No checkpoint at {directory}.')
+  try:
+    status = checkpoint.read(str(directory / 'variables'))
+    if partial:
+      status.expect_partial()
+    else:
+      status.assert_existing_objects_matched()
+  except (tf.errors.OpError, AssertionError, ValueError) as e:
+    raise CheckpointError(
+        f'Cannot restore the checkpoint at {directory}: {type(e).__name__}: '
+        f'{str(e).splitlines()[0] if str(e) else ""}') from e
+  return directory
+
+
+def _fsync_tree(directory):
+  for path in pathlib.Path(directory).iterdir():
+    with path.open('rb') as f:
+      os.fsync(f.fileno())
+
+
+def _remove_tree(directory):
+  directory = pathlib.Path(directory)
+  if directory.exists():
+    for path in directory.iterdir():
+      path.unlink()
+    directory.rmdir()

@@ -1,0 +1,292 @@
+"""Trains Dreamer or LSP. Re-running the same command with the same --logdir resumes the run.
+
+  python train.py --configs dmc_proprio lsp --task dmc_walker_run --logdir logdir/walker_lsp
+
+Config errors exit with code 2 before TensorFlow is imported; see configs.yaml for every key.
+"""
+import difflib
+import pathlib
+import random
+import signal
+import sys
+import time
+
+from dreamer_lsp import config as config_lib
+
+# Keys that may differ between the first run and a resume of the same logdir.
+RESUMABLE_KEYS = {
+    'steps', 'eval_every', 'eval_episodes', 'log_every', 'eval_video', 'checkpoint_every',
+    'max_nonfinite', 'max_episodes', 'env_error', 'jit', 'logdir'}
+CHOICES = {
+    'obs': ('features', 'pixels'), 'skills': ('none', 'cem', 'random', 'policy'),
+    'precision': (16, 32), 'env_error': ('stop', 'continue')}
+
+
+class Interrupted(Exception):
+  pass
+
+
+def validate(config):
+  """Checks what the types alone don't; raises ConfigError naming the problem."""
+  from dreamer_lsp import envs
+  if not config.logdir:
+    raise config_lib.ConfigError('--logdir is required.')
+  for key, choices in CHOICES.items():
+    if config[key] not in choices:
+      raise config_lib.ConfigError(
+          f'Config key {key!r} must be one of {list(choices)}, got {config[key]!r}.')
+  if not config.task.startswith('gym:') and config.task not in envs.TASKS:
+    close = difflib.get_close_matches(config.task, envs.TASKS, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ''
+    raise config_lib.ConfigError(
+        f'Unknown task {config.task!r}.{hint} Tasks: {", ".join(envs.TASKS)}, or gym:<id>.')
+  saved = pathlib.Path(config.logdir) / 'config.yaml'
+  if saved.exists():
+    previous = config_lib.Config(config_lib.load_presets(saved))
+    changed = [
+        f'{k}: {previous.get(k)!r} -> {v!r}' for k, v in config.items()
+        if k not in RESUMABLE_KEYS and previous.get(k) != v]
+    if changed:
+      raise config_lib.ConfigError(
+          f'{config.logdir} holds a run with a different config ({"; ".join(changed)}). '
+          'Resume it with the same arguments, or use a new --logdir.')
+
+
+def make_agent(config, obs_space, act_space):
+  from dreamer_lsp import agent, lsp
+  cls = agent.Dreamer if config.skills == 'none' else lsp.LSP
+  return cls(config, obs_space, act_space)
+
+
+def main(argv):
+  try:
+    config = config_lib.parse_args(argv)
+    validate(config)
+  except (config_lib.ConfigError, ValueError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  for signum in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(signum, _raise_interrupted)
+  try:
+    Run(config).train()
+  except Interrupted as e:
+    print(f'Interrupted by signal {e.args[0]}: checkpoint saved; run the same command to resume.')
+    return 128 + e.args[0]
+  return 0
+
+
+def _raise_interrupted(signum, frame):
+  raise Interrupted(signum)
+
+
+class Run:
+  """The training loop of Dreamer (Algorithm 1's outer loop): collect, train every
+  train_every steps, evaluate every eval_every steps, checkpoint, log."""
+
+  def __init__(self, config):
+    import numpy as np
+    import tensorflow as tf
+    from dreamer_lsp import envs, tools
+    self._tf, self._np, self._tools, self._envs_lib = tf, np, tools, envs
+    self.c = c = config
+    self.logdir = pathlib.Path(c.logdir)
+    self.logdir.mkdir(parents=True, exist_ok=True)
+    c.save(self.logdir / 'config.yaml')
+    random.seed(c.seed)
+    np.random.seed(c.seed)
+    tf.random.set_seed(c.seed)
+    if c.deterministic:
+      tf.config.experimental.enable_op_determinism()
+    make = lambda seed, render=False: envs.make_env(
+        c.task, obs=c.obs, action_repeat=c.action_repeat, time_limit=c.time_limit,
+        size=tuple(c.size), seed=seed, render=render)
+    self.train_envs = [make(c.seed + index) for index in range(c.envs)]
+    self.eval_env = make(c.seed + 10_000, render=c.eval_video)
+    self.obs_space = {
+        k: v for k, v in self.train_envs[0].obs_space.items() if not k.startswith('log_')}
+    self.act_space = self.train_envs[0].act_space
+    self.fresh = not (self.logdir / 'checkpoint').exists()
+    if self.fresh and c.relabel_from:
+      self._relabel_source_episodes()
+    episodes = tools.load_episodes(self.logdir / 'train_eps')
+    self.step = c.action_repeat * sum(tools.episode_length(e) for e in episodes.values())
+    self.replay = tools.Replay(episodes, c.batch_length, c.max_episodes, c.seed)
+    self.logger = tools.Logger(self.logdir, self.step)
+    self.nonfinite = 0
+
+  def train(self):
+    c, tools = self.c, self._tools
+    try:
+      self._prefill()
+      self.agent = make_agent(c, self.obs_space, self.act_space)
+      self.agent.step.assign(self.step)
+      signature = {k: (v.shape, v.dtype) for k, v in self.obs_space.items()}
+      signature.update(
+          action=(self.act_space.shape, self._np.float32), reward=((), self._np.float32),
+          discount=((), self._np.float32))
+      self.dataset = iter(self.replay.dataset(c.batch_size, signature))
+      self.checkpoint = self._tf.train.Checkpoint(**self.agent.modules())
+      self._initialise()
+      self.should_train = tools.Every(c.train_every)
+      self.should_log = tools.Every(c.log_every)
+      self.should_checkpoint = tools.Every(c.checkpoint_every)
+      self.should_checkpoint(self.step)
+      self.metrics = {}
+      self._loop()
+    finally:
+      for env in self.train_envs + [self.eval_env]:
+        env.close()
+
+  def _loop(self):
+    c, tools = self.c, self._tools
+    from tqdm import tqdm
+    self.progress = tqdm(
+        total=c.steps, initial=self.step, unit='step', dynamic_ncols=True, smoothing=0.05,
+        disable=None)
+    sim_state = None
+    try:
+      while self.step < c.steps:
+        self._evaluate()
+        chunk = min(c.eval_every, c.steps - self.step) // (c.action_repeat * c.envs)
+        sim_state = tools.simulate(
+            self._train_policy, self.train_envs, steps=max(chunk, 1) * c.envs,
+            state=sim_state, on_episode=[self._on_train_episode])
+        self._save_checkpoint()
+      self._evaluate()
+      self.logger.write()
+    except Interrupted:
+      self._save_checkpoint()
+      raise
+    finally:
+      self.progress.close()
+    (self.logdir / 'done').touch()
+    from dreamer_lsp import plot
+    plot.plot_run(self.logdir)
+    print(f'Finished {self.step} steps; logdir {self.logdir}')
+
+  def _prefill(self):
+    c, tools = self.c, self._tools
+    from dreamer_lsp import agent
+    missing = c.prefill - self.step
+    if missing > 0:
+      print(f'Prefilling the replay with {missing} random steps.')
+      tools.simulate(
+          agent.random_policy(self.act_space, c.seed), self.train_envs,
+          steps=max(1, missing // c.action_repeat), on_episode=[self._on_train_episode])
+
+  def _initialise(self):
+    """Creates every variable with one update, then restores the run's checkpoint or the
+    transfer source's networks over it; a fresh run does its pretraining updates instead."""
+    c, tools = self.c, self._tools
+    self._update()
+    if not self.fresh:
+      path = tools.load_checkpoint(self.checkpoint, self.logdir / 'checkpoint')
+      print(f'Resumed from {path} at step {self.step}.')
+      return
+    if c.transfer_from:
+      source = self._tf.train.Checkpoint(**self.agent.networks())
+      path = tools.load_checkpoint(
+          source, pathlib.Path(c.transfer_from) / 'checkpoint', partial=True)
+      print(f'Initialised the networks from {path}.')
+    for _ in range(c.pretrain - 1):
+      self._update()
+    self.logger.write()
+
+  def _update(self):
+    metrics = self.agent.train(next(self.dataset))
+    metrics = {k: float(v) for k, v in metrics.items()}
+    if all(self._np.isfinite(v) for v in metrics.values()):
+      self.nonfinite = 0
+    else:
+      self.nonfinite += 1
+      self.logger.scalar('nonfinite_updates', self.nonfinite)
+      print(f'Non-finite update skipped ({self.nonfinite} in a row) at step {self.step}.')
+      if self.nonfinite >= self.c.max_nonfinite:
+        raise FloatingPointError(
+            f'{self.nonfinite} non-finite updates in a row; stopping. The last good '
+            f'checkpoint is {self.logdir / "checkpoint"}.')
+    for key, value in metrics.items():
+      self.metrics.setdefault(key, []).append(value)
+
+  def _train_policy(self, obs, reset, state):
+    c = self.c
+    if self.should_train(self.step):
+      for _ in range(c.train_steps):
+        self._update()
+    if self.should_log(self.step):
+      self._write_metrics()
+    action, extras, state = self.agent.policy(obs, reset, state, training=True)
+    self.step += len(reset) * c.action_repeat
+    self.agent.step.assign(self.step)
+    self.logger.step = self.step
+    self.progress.update(len(reset) * c.action_repeat)
+    return action, extras, state
+
+  def _write_metrics(self):
+    for key, values in self.metrics.items():
+      self.logger.scalar(key, self._np.mean(values))
+    if 'model_loss' in self.metrics:
+      self.progress.set_postfix(
+          model_loss=f'{self._np.mean(self.metrics["model_loss"]):.2f}', refresh=False)
+    self.metrics = {}
+    self.logger.write()
+
+  def _on_train_episode(self, episode):
+    c, tools = self.c, self._tools
+    path = tools.save_episode(self.logdir / 'train_eps', episode)
+    self.replay.add(str(path), episode)
+    self.logger.scalar('train_return', float(episode['reward'].sum()))
+    self.logger.scalar('train_length', tools.episode_length(episode) * c.action_repeat)
+    self.logger.scalar('train_episodes', len(self.replay))
+    if 'skill' in episode:
+      switches = episode['skill'][1:][episode['skill_switch'][1:]]
+      if len(switches) > 1:
+        change = self._np.linalg.norm(self._np.diff(switches, axis=0), axis=-1).mean()
+        self.logger.scalar('act_skill_change', change)
+    if hasattr(self, 'agent'):
+      self.progress.set_postfix(train_return=f'{episode["reward"].sum():.1f}', refresh=False)
+      if self.should_checkpoint(self.step):
+        self._save_checkpoint()
+    self.logger.write()
+
+  def _evaluate(self):
+    c, tools = self.c, self._tools
+    frames = []
+
+    def policy(obs, reset, state):
+      if c.eval_video:
+        frames.append(self.eval_env.render())
+      return self.agent.policy(obs, reset, state, training=False)
+
+    returns = []
+    on_episode = [lambda e: returns.append(float(e['reward'].sum())),
+                  lambda e: tools.save_episode(self.logdir / 'eval_eps', e)]
+    tools.simulate(policy, [self.eval_env], episodes=c.eval_episodes, on_episode=on_episode)
+    self.logger.scalar('eval_return', self._np.mean(returns))
+    if frames:
+      self.logger.video('eval', self._np.stack(frames))
+    self.logger.write()
+    self.progress.set_postfix(eval_return=f'{self._np.mean(returns):.1f}', refresh=False)
+
+  def _save_checkpoint(self):
+    start = time.time()
+    self._tools.save_checkpoint(self.checkpoint, self.logdir / 'checkpoint')
+    self.logger.scalar('checkpoint_seconds', time.time() - start)
+
+  def _relabel_source_episodes(self):
+    """Walk -> Reach transfer: the source's replay, with rewards of this run's task."""
+    tools = self._tools
+    source = pathlib.Path(self.c.relabel_from) / 'train_eps'
+    episodes = tools.load_episodes(source)
+    if not episodes:
+      raise config_lib.ConfigError(f'No episodes to relabel in {source}.')
+    if any((self.logdir / 'train_eps').glob('*.npz')):
+      return
+    for episode in episodes.values():
+      episode = dict(episode, reward=self._envs_lib.relabel(self.c.task, episode))
+      tools.save_episode(self.logdir / 'train_eps', episode)
+    print(f'Relabeled {len(episodes)} episodes of {source} with the rewards of {self.c.task}.')
+
+
+if __name__ == '__main__':
+  sys.exit(main(sys.argv[1:]))
