@@ -113,6 +113,7 @@ class Run:
     self.replay = tools.Replay(episodes, c.batch_length, c.max_episodes, c.seed)
     self.logger = tools.Logger(self.logdir, self.step)
     self.nonfinite = 0
+    self.metrics = {}
 
   def train(self):
     c, tools = self.c, self._tools
@@ -131,7 +132,6 @@ class Run:
       self.should_log = tools.Every(c.log_every)
       self.should_checkpoint = tools.Every(c.checkpoint_every)
       self.should_checkpoint(self.step)
-      self.metrics = {}
       self._loop()
     finally:
       for env in self.train_envs + [self.eval_env]:
@@ -168,11 +168,18 @@ class Run:
     c, tools = self.c, self._tools
     from dreamer_lsp import agent
     missing = c.prefill - self.step
-    if missing > 0:
-      print(f'Prefilling the replay with {missing} random steps.')
-      tools.simulate(
-          agent.random_policy(self.act_space, c.seed), self.train_envs,
-          steps=max(1, missing // c.action_repeat), on_episode=[self._on_train_episode])
+    if missing <= 0:
+      return
+    print(f'Prefilling the replay with {missing} random steps.')
+    random_policy = agent.random_policy(self.act_space, c.seed)
+
+    def policy(obs, reset, state):
+      self._advance(len(reset))
+      return random_policy(obs, reset, state)
+
+    tools.simulate(
+        policy, self.train_envs, steps=max(1, missing // c.action_repeat),
+        on_episode=[self._on_train_episode])
 
   def _initialise(self):
     """Creates every variable with one update, then restores the run's checkpoint or the
@@ -216,11 +223,15 @@ class Run:
     if self.should_log(self.step):
       self._write_metrics()
     action, extras, state = self.agent.policy(obs, reset, state, training=True)
-    self.step += len(reset) * c.action_repeat
+    self._advance(len(reset))
     self.agent.step.assign(self.step)
-    self.logger.step = self.step
-    self.progress.update(len(reset) * c.action_repeat)
     return action, extras, state
+
+  def _advance(self, envs):
+    self.step += envs * self.c.action_repeat
+    self.logger.step = self.step
+    if hasattr(self, 'progress'):
+      self.progress.update(envs * self.c.action_repeat)
 
   def _write_metrics(self):
     for key, values in self.metrics.items():

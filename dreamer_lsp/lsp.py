@@ -81,37 +81,31 @@ class LSP(agent.Dreamer):
   # The skill planner (Algorithm 2) -----------------------------------------------------------
 
   def cem(self, start, groups):
-    """CEM over skill plans. `start` holds groups x S start states (group-major); every candidate
-    of a group is scored by the mean over its S start states of the lambda-return of its imagined
-    rollout. Returns the mean and std of the final distribution, [groups, plan_length, skill_dim],
-    and per-iteration metrics. All candidates and start states run as one batched imagination."""
+    """CEM over skill plans from `start`, which holds `groups` x S start states (group-major).
+    A candidate's score is the mean over its group's S start states of the lambda-return of its
+    imagined rollout; all candidates and start states run as one batched imagination."""
     c = self._c
-    population, plan, dim = c.cem_population, self.plan_length, c.skill_dim
     starts = start['deter'].shape[0] // groups
     tiled = {
         k: tf.reshape(
             tf.repeat(tf.reshape(v, [groups, 1, starts] + v.shape[1:].as_list()),
-                      population, axis=1),
-            [groups * population * starts] + v.shape[1:].as_list())
+                      c.cem_population, axis=1),
+            [groups * c.cem_population * starts] + v.shape[1:].as_list())
         for k, v in start.items()}
-    mean = tf.zeros((groups, plan, dim))
-    std = tf.ones((groups, plan, dim))
-    metrics = {}
-    for iteration in range(c.cem_iters):
-      candidates = mean[:, None] + std[:, None] * tf.random.normal((groups, population, plan, dim))
-      skills = tf.reshape(
-          tf.repeat(candidates[:, :, None], starts, axis=2), [-1, plan, dim])
+
+    def score(candidates):
+      skills = tf.reshape(tf.repeat(candidates[:, :, None], starts, axis=2),
+                          [-1] + candidates.shape[2:].as_list())
       states, _ = self._imagine(
-          tiled, c.plan_horizon, lambda state, segment: skills[:, min(segment, plan - 1)])
+          tiled, c.plan_horizon,
+          lambda state, segment: skills[:, min(segment, self.plan_length - 1)])
       feat = self._dynamics.get_feat(states)
       returns, _ = self._returns(feat, self._reward(feat).mode())
-      value = tf.reduce_mean(tf.reshape(returns[0], (groups, population, starts)), -1)
-      elite = tf.math.top_k(value, c.cem_elites)
-      elites = tf.gather(candidates, elite.indices, batch_dims=1)
-      mean, variance = tf.nn.moments(elites, axes=[1])
-      std = tf.sqrt(variance + 1e-8)
-      metrics[f'cem_elite_value_{iteration}'] = tf.reduce_mean(elite.values)
-      metrics[f'cem_std_{iteration}'] = tf.reduce_mean(std)
+      return tf.reduce_mean(tf.reshape(returns[0], (groups, c.cem_population, starts)), -1)
+
+    mean, std, metrics = cem(
+        score, groups, self.plan_length, c.skill_dim, c.cem_population, c.cem_elites,
+        c.cem_iters)
     return tf.stop_gradient(mean), tf.stop_gradient(std), metrics
 
   # Skills in the update (Algorithm 1, behaviour learning) ------------------------------------
@@ -193,3 +187,22 @@ class LSP(agent.Dreamer):
       metrics['skill_policy_grad_norm'] = self._skill_policy_opt(
           tape, losses['skill_policy'], [self._skill_policy])
     return metrics
+
+
+def cem(score, groups, plan, dim, population, elites, iterations):
+  """Algorithm 2's loop: sample `population` plans [groups, population, plan, dim] from
+  N(mean, std), starting at N(0, I); refit mean and std to the top `elites` by `score` (which
+  maps the plans to [groups, population] values). Returns mean, std [groups, plan, dim] and the
+  elites' mean value and std per iteration."""
+  mean = tf.zeros((groups, plan, dim))
+  std = tf.ones((groups, plan, dim))
+  metrics = {}
+  for iteration in range(iterations):
+    candidates = mean[:, None] + std[:, None] * tf.random.normal((groups, population, plan, dim))
+    elite = tf.math.top_k(score(candidates), elites)
+    chosen = tf.gather(candidates, elite.indices, batch_dims=1)
+    mean, variance = tf.nn.moments(chosen, axes=[1])
+    std = tf.sqrt(variance + 1e-8)
+    metrics[f'cem_elite_value_{iteration}'] = tf.reduce_mean(elite.values)
+    metrics[f'cem_std_{iteration}'] = tf.reduce_mean(std)
+  return mean, std, metrics

@@ -307,8 +307,10 @@ def simulate(policy, envs, steps=0, episodes=0, state=None, on_episode=()):
       transition.update({k: np.asarray(v[index]) for k, v in extras.items()})
       transitions[index].append(transition)
       if done[index]:
+        last = transitions[index][-1]  # The reset entry lacks the policy's extras: zeros.
         finished = {
-            k: np.stack([t[k] for t in transitions[index]]) for k in transitions[index][-1]}
+            k: np.stack([t.get(k, np.zeros_like(last[k])) for t in transitions[index]])
+            for k in last}
         for callback in on_episode:
           callback(finished)
     step += len(envs)
@@ -415,7 +417,7 @@ def load_checkpoint(checkpoint, directory, partial=False):
       status.expect_partial()
     else:
       status.assert_existing_objects_matched()
-  except (tf.errors.OpError, AssertionError, ValueError) as e:
+  except Exception as e:  # TF raises many error types for a bad file.
     raise CheckpointError(
         f'Cannot restore the checkpoint at {directory}: {type(e).__name__}: '
         f'{str(e).splitlines()[0] if str(e) else ""}') from e

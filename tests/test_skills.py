@@ -1,0 +1,67 @@
+"""The skill planner and the backward skill predictor on problems with known answers."""
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from dreamer_lsp import lsp
+from dreamer_lsp import models
+
+
+def test_cem_converges_to_the_optimum_of_a_quadratic():
+  tf.random.set_seed(0)
+  optimum = tf.constant([[[0.7, -1.2, 0.3]], [[-0.5, 0.0, 1.5]]])  # Two groups, plan length 1.
+  score = lambda plans: -tf.reduce_sum((plans - optimum[:, None]) ** 2, [-2, -1])
+  mean, std, metrics = lsp.cem(score, groups=2, plan=1, dim=3, population=64, elites=8,
+                               iterations=8)
+  np.testing.assert_allclose(mean.numpy(), optimum.numpy(), atol=0.15)
+  assert std.numpy().max() < 0.2
+  values = [float(metrics[f'cem_elite_value_{i}']) for i in range(8)]
+  assert values[-1] > values[0]
+
+
+def test_cem_refits_to_the_top_elites():
+  tf.random.set_seed(1)
+  seen = []
+
+  def score(plans):
+    seen.append(plans)
+    return plans[..., 0, 0]  # The first coordinate is the score.
+
+  mean, std, _ = lsp.cem(score, groups=1, plan=1, dim=2, population=10, elites=3, iterations=1)
+  candidates = seen[0].numpy()[0, :, 0]
+  top = candidates[np.argsort(-candidates[:, 0])[:3]]
+  np.testing.assert_allclose(mean.numpy()[0, 0], top.mean(0), rtol=1e-5)
+  np.testing.assert_allclose(std.numpy()[0, 0], top.std(0), rtol=1e-3)
+
+
+def _train_predictor(informative, steps=300, seed=0):
+  """Fits q(z | states) where the states do or do not depend on the skill z ~ N(0, I)."""
+  tf.random.set_seed(seed)
+  rng = np.random.RandomState(seed)
+  mixing = rng.randn(3, 20).astype(np.float32)
+  predictor = models.GaussianHead(3, 2, 64, 'elu', 0.1, 1.5)
+  optimizer = tf.keras.optimizers.Adam(3e-3)
+
+  def batch():
+    z = rng.randn(256, 3).astype(np.float32)
+    states = z @ mixing if informative else rng.randn(256, 20).astype(np.float32)
+    noise = 0.1 * rng.randn(256, 20).astype(np.float32)  # The input noise of A.7.
+    return states + noise, z
+
+  for _ in range(steps):
+    states, z = batch()
+    with tf.GradientTape() as tape:
+      loss = -tf.reduce_mean(predictor(states).log_prob(z))
+    variables = predictor.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+  states, z = batch()
+  return float(tf.reduce_mean(predictor(states).log_prob(z)))
+
+
+def test_intrinsic_reward_rises_only_when_skills_change_the_states():
+  prior = -1.5 * math.log(2 * math.pi * math.e)  # E[log N(z; 0, I)] in 3 dimensions.
+  informative = _train_predictor(True)
+  uninformative = _train_predictor(False)
+  assert informative > prior + 3.0, (informative, prior)
+  assert abs(uninformative - prior) < 0.3, (uninformative, prior)
