@@ -1,0 +1,245 @@
+"""Learning curves and trajectories from the logdirs of train.py.
+
+Learning curves, a panel per task, a line per method, mean ± std over seeds (Figs. 4, 5, 6b, 9):
+
+  python -m dreamer_lsp.plot LOGDIR_OR_ROOT [...] --out curves.png [--metric eval_return]
+      [--tasks TASK ...] [--methods METHOD ...] [--bins 50]
+
+2D root positions of the last episodes of one run, with the states where a new skill starts, the
+goal and the obstacles (Figs. 1, 8):
+
+  python -m dreamer_lsp.plot trajectories LOGDIR --out traj.png [--episodes 5] [--split train]
+
+train.py calls plot_run(logdir) at the end of a run to write LOGDIR/returns.png.
+
+A run is a folder with a config.yaml; roots are searched recursively. Runs are grouped by the
+`task` and `method` of their config, or by the names their sweep gave them (labels.yaml, written
+by dreamer_lsp.sweep), so that e.g. the pixel and feature variants of a task get separate panels.
+"""
+import argparse
+import itertools
+import json
+import pathlib
+import sys
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle
+from ruamel.yaml import YAML
+
+
+def read_yaml(path):
+  return YAML(typ='safe', pure=True).load(pathlib.Path(path))
+
+
+def find_logdirs(paths):
+  logdirs = set()
+  for path in map(pathlib.Path, paths):
+    if not path.exists():
+      raise FileNotFoundError(path)
+    logdirs.update(config.parent for config in path.rglob('config.yaml'))
+  return sorted(logdirs)
+
+
+def load_metrics(logdir):
+  """The metrics.jsonl of a run as a frame, one row per line."""
+  path = pathlib.Path(logdir) / 'metrics.jsonl'
+  rows = []
+  for line in path.read_text().splitlines() if path.exists() else []:
+    try:
+      rows.append(json.loads(line))
+    except json.JSONDecodeError:
+      continue  # The last line of a run that crashed while writing it.
+  return pd.DataFrame(rows)
+
+
+def load_runs(paths, metric):
+  """Every recorded value of the metric, with the task, method, seed and logdir of its run."""
+  frames = []
+  for logdir in find_logdirs(paths):
+    metrics = load_metrics(logdir)
+    if metric not in metrics:
+      continue
+    config = read_yaml(logdir / 'config.yaml')
+    labels = read_yaml(logdir / 'labels.yaml') if (logdir / 'labels.yaml').exists() else {}
+    frame = metrics[['step', metric]].dropna().rename(columns={metric: 'value'})
+    frames.append(frame.assign(
+        task=labels.get('task', config['task']),
+        method=labels.get('method', config['method']),
+        seed=config['seed'], logdir=str(logdir)))
+  columns = ['task', 'method', 'seed', 'logdir', 'step', 'value']
+  return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def aggregate(runs, bins):
+  """Mean, std and count over the runs of each task and method, at `bins` steps per task.
+
+  The grid spans the task's steps. Each run's values are averaged at their nearest grid step, and
+  grid steps without a value inside the run's range are interpolated, so that runs that log at
+  different steps can be averaged.
+  """
+  curves = []
+  for task, frame in runs.groupby('task'):
+    grid = np.linspace(0, frame.step.max(), bins)
+    for (method, logdir), run in frame.groupby(['method', 'logdir']):
+      nearest = np.abs(run.step.to_numpy()[:, None] - grid).argmin(1)
+      values = run.value.groupby(nearest).mean().reindex(range(bins))
+      curves.append(pd.DataFrame(dict(
+          task=task, method=method, step=grid,
+          value=values.interpolate(limit_area='inside').to_numpy())))
+  grouped = pd.concat(curves).groupby(['task', 'method', 'step']).value
+  stats = pd.DataFrame(dict(
+      mean=grouped.mean(), std=grouped.std(ddof=0), runs=grouped.count()))
+  return stats.reset_index().dropna(subset=['mean'])
+
+
+def plot_curves(curves, out, metric):
+  """One panel per task, a line and a ± std band per method, the same color in every panel."""
+  tasks = sorted(curves.task.unique())
+  methods = sorted(curves.method.unique())
+  colors = dict(zip(methods, itertools.cycle(matplotlib.colormaps['tab10'].colors)))
+  cols = min(len(tasks), 4)
+  rows = -(-len(tasks) // cols)
+  fig = Figure(figsize=(4 * cols, 3 * rows + 0.6), layout='constrained')
+  axes = fig.subplots(rows, cols, squeeze=False).flatten()
+  for ax, task in zip(axes, tasks):
+    for method, curve in curves[curves.task == task].groupby('method'):
+      color = colors[method]
+      ax.plot(curve.step, curve['mean'], color=color)
+      ax.fill_between(
+          curve.step, curve['mean'] - curve['std'], curve['mean'] + curve['std'],
+          color=color, alpha=0.2, linewidth=0)
+    ax.set_title(task)
+    ax.set_xlabel('environment steps')
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+  for ax in axes[len(tasks):]:
+    ax.axis('off')
+  handles = [Line2D([], [], color=colors[method]) for method in methods]
+  fig.legend(handles, methods, loc='outside lower center', ncol=min(len(methods), 6))
+  fig.savefig(out, dpi=150)
+
+
+def curves(paths, out, metric='eval_return', tasks=None, methods=None, bins=50):
+  """Plot the learning curves of the runs under paths; returns the plotted means and stds."""
+  runs = load_runs(paths, metric)
+  if tasks:
+    runs = runs[runs.task.isin(tasks)]
+  if methods:
+    runs = runs[runs.method.isin(methods)]
+  if runs.empty:
+    raise ValueError(f'No runs with {metric} found in {list(map(str, paths))}.')
+  data = aggregate(runs, bins)
+  plot_curves(data, out, metric)
+  return data
+
+
+def plot_run(logdir, keys=('train_return', 'eval_return')):
+  """Write LOGDIR/returns.png: the returns of one run against environment steps."""
+  logdir = pathlib.Path(logdir)
+  metrics = load_metrics(logdir)
+  fig = Figure(figsize=(6, 4), layout='constrained')
+  ax = fig.subplots()
+  for key in keys:
+    if key in metrics:
+      points = metrics[['step', key]].dropna()
+      ax.plot(points.step, points[key], marker='.', label=key)
+  ax.set_title(_name(logdir))
+  ax.set_xlabel('environment steps')
+  ax.set_ylabel('return')
+  ax.grid(alpha=0.3)
+  ax.legend()
+  fig.savefig(logdir / 'returns.png', dpi=150)
+
+
+def _name(logdir):
+  return str(pathlib.Path(*pathlib.Path(logdir).resolve().parts[-3:]))
+
+
+def _per_sim_step(quantity, dims):
+  # The envs record `log_*` quantities per simulator step, (T, action_repeat, *shape): merge the
+  # two time axes. Quantities recorded as (T, *shape) pass unchanged.
+  return quantity.reshape(-1, *quantity.shape[quantity.ndim - dims:])
+
+
+def load_episodes(logdir, split, count):
+  """The last episodes of a run; Dreamer names episode files by time, so the order is by name."""
+  files = sorted((pathlib.Path(logdir) / f'{split}_eps').glob('*.npz'))[-count:]
+  episodes = []
+  for file in files:
+    with np.load(file, allow_pickle=False) as episode:
+      episodes.append(dict(episode))
+  return episodes
+
+
+def plot_trajectories(logdir, out, episodes=5, split='train'):
+  """Root x-y paths, dots where a new skill starts, the goal as a red star, obstacles as disks.
+
+  The point task's `log_pos` stands in for a quadruped's `log_root_pos`.
+  """
+  episodes = [
+      dict(episode, position=episode.get('log_root_pos', episode.get('log_pos')))
+      for episode in load_episodes(logdir, split, episodes)]
+  episodes = [episode for episode in episodes if episode['position'] is not None]
+  if not episodes:
+    raise ValueError(f'No {split} episodes with log_root_pos or log_pos in {logdir}.')
+  fig = Figure(figsize=(6, 6), layout='constrained')
+  ax = fig.subplots()
+  # Obstacles and goals are usually the same in many episodes: draw each once.
+  obstacles = {
+      tuple(obstacle) for episode in episodes if 'log_obstacles' in episode
+      for obstacle in _per_sim_step(episode['log_obstacles'], 2)[0]}
+  for x, y, radius in obstacles:
+    ax.add_patch(Circle((x, y), radius, color='0.6', alpha=0.6, linewidth=0))
+  colors = matplotlib.colormaps['viridis'](np.linspace(0, 0.9, len(episodes)))
+  for index, (episode, color) in enumerate(zip(episodes, colors)):
+    labels = ('start', 'new skill') if index == 0 else (None, None)  # One legend entry each.
+    path = _per_sim_step(episode['position'], 1)[:, :2]
+    ax.plot(*path.T, color=color, linewidth=1)
+    ax.scatter(*path[0], color=color, marker='s', s=30, zorder=3, label=labels[0])
+    if 'skill_switch' in episode:
+      switch = episode['skill_switch'].astype(bool)
+      nodes = path[::len(path) // len(switch)][switch]  # First simulator step of each agent step.
+      ax.scatter(*nodes.T, color=color, s=12, zorder=3, label=labels[1])
+  goals = {tuple(_per_sim_step(e['log_goal'], 1)[-1]) for e in episodes if 'log_goal' in e}
+  if goals:
+    ax.scatter(*np.array(sorted(goals)).T, color='red', marker='*', s=250, zorder=4, label='goal')
+  ax.set_title(f'{_name(logdir)}: last {len(episodes)} {split} episodes')
+  ax.set_xlabel('x')
+  ax.set_ylabel('y')
+  ax.set_aspect('equal', adjustable='datalim')
+  ax.grid(alpha=0.3)
+  ax.legend()
+  fig.savefig(out, dpi=150)
+  return fig
+
+
+def main(argv=None):
+  argv = sys.argv[1:] if argv is None else argv
+  trajectories = argv[:1] == ['trajectories']
+  parser = argparse.ArgumentParser(
+      'python -m dreamer_lsp.plot' + ' trajectories' * trajectories,
+      description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--out', type=pathlib.Path, required=True)
+  if trajectories:
+    parser.add_argument('logdir', type=pathlib.Path)
+    parser.add_argument('--episodes', type=int, default=5)
+    parser.add_argument('--split', choices=['train', 'eval'], default='train')
+    args = parser.parse_args(argv[1:])
+    plot_trajectories(args.logdir, args.out, args.episodes, args.split)
+  else:
+    parser.add_argument('paths', nargs='+', type=pathlib.Path)
+    parser.add_argument('--metric', default='eval_return')
+    parser.add_argument('--tasks', nargs='+')
+    parser.add_argument('--methods', nargs='+')
+    parser.add_argument('--bins', type=int, default=50, help='grid steps per task')
+    args = parser.parse_args(argv)
+    curves(args.paths, args.out, args.metric, args.tasks, args.methods, args.bins)
+  print(f'Wrote {args.out}')
+
+
+if __name__ == '__main__':
+  main()

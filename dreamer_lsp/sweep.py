@@ -1,0 +1,184 @@
+"""Train every run of a sweep file, in parallel here or as tasks on a Ray cluster.
+
+  python -m dreamer_lsp.sweep SWEEP.yaml [--root DIR] [--workers N] [--threads T]
+      [--ray ADDRESS] [--gpus G] [--dry-run] [--train-cmd CMD]
+
+A sweep file (see sweeps/) crosses tasks, methods, grid values and seeds:
+
+  configs: [debug]               # presets for every run (optional)
+  methods:                       # a name alone is its own preset; or name: [presets];
+    lsp: [lsp]                   # or name: {configs: [presets], key: value, ...}
+    dreamer: [dreamer]
+  tasks:                         # a list of tasks; or task: [presets]; or
+    dmc_cheetah_run: [dmc_proprio]   # name: {task: TASK, configs: [presets], key: value, ...}
+    cheetah_pixels: {task: dmc_cheetah_run, configs: [dmc_vision]}
+  seeds: [0, 1, 2]
+  overrides: {steps: 1e6}        # --key value for every run (optional)
+  grid: {plan_horizon: [10, 20]} # every combination of values (optional)
+  exclude:                       # runs to leave out, matched on task, method, seed, grid (optional)
+    - {task: cheetah_pixels, method: dreamer}
+
+A run trains in ROOT/TASK/METHOD[,KEY=VALUE...]/seedS (ROOT: logdir/SWEEP_NAME in the repo) with
+its output appended to stdout.log there, and the names the sweep gave it in labels.yaml, which the
+plots use. Presets go to --configs in the order task, method, sweep configs (later ones win, so a
+sweep's `debug` shrinks every method); flags in the order overrides, task, method, grid, and a
+null flag is left out (`task: null` where a preset sets the task). Text flags may name the run's
+task, method, seed, grid values and other flags in braces, e.g. for transfer (paper_transfer.yaml):
+`transfer_from: logdir/source/{task}/{method}/seed{seed}` and `relabel_from: '{transfer_from}'`.
+Runs with a `done` file are skipped; the others are started with their command, which resumes them.
+
+Locally, --workers runs (default: cores // --threads) train at once with --threads threads each.
+With --ray ADDRESS ('auto', 'ray://HEAD:10001', or 'local' to start Ray here), every run is a Ray
+task that asks for --threads CPUs and --gpus GPUs; the repo, its .venv and ROOT must have the same
+paths on every node. Failed runs are listed at the end with their logs, and the exit code is 1.
+"""
+import argparse
+import concurrent.futures
+import dataclasses
+import itertools
+import os
+import pathlib
+import shlex
+import subprocess
+import sys
+
+from ruamel.yaml import YAML
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+# The threads of one run's math: TensorFlow's intra-op pool and OpenMP.
+THREAD_VARS = ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS')
+
+
+@dataclasses.dataclass
+class Run:
+  logdir: pathlib.Path
+  labels: dict
+  args: list
+
+
+def expand(sweep, root):
+  """The runs of a sweep, for every task, method, grid point and seed."""
+  tasks = _axis(sweep['tasks'], lambda name: {'task': name})
+  methods = _axis(sweep['methods'], lambda name: {'configs': [name]})
+  grid = sweep.get('grid') or {}
+  runs = []
+  for (task, task_spec), (method, method_spec), values, seed in itertools.product(
+      tasks.items(), methods.items(), itertools.product(*grid.values()), sweep['seeds']):
+    point = dict(zip(grid, values))
+    fields = {'task': task, 'method': method, 'seed': seed, **point}
+    if any(rule.items() <= fields.items() for rule in sweep.get('exclude') or []):
+      continue
+    name = ','.join([method] + [f'{key}={_arg(value)}' for key, value in point.items()])
+    logdir = pathlib.Path(root) / task / name / f'seed{seed}'
+    configs = task_spec['configs'] + method_spec['configs'] + (sweep.get('configs') or [])
+    flags = {
+        **(sweep.get('overrides') or {}), **task_spec, **method_spec, **point,
+        'seed': seed, 'logdir': logdir}
+    del flags['configs']
+    for _ in range(2):  # Twice, so that a flag can name another flag that names fields.
+      flags = {
+          key: value.format_map({**flags, **fields}) if isinstance(value, str) else value
+          for key, value in flags.items()}
+    args = ['--configs', *configs]
+    args += [
+        arg for key, value in flags.items() if value is not None
+        for arg in (f'--{key}', _arg(value))]
+    runs.append(Run(logdir, {'task': task, 'method': name}, args))
+  return runs
+
+
+def _axis(entries, default):
+  """Name -> spec (presets under `configs`, flags) for the tasks or methods of a sweep."""
+  if isinstance(entries, list):
+    entries = dict.fromkeys(entries)
+  return {
+      name: {
+          'configs': [], **default(name),
+          **({'configs': spec} if isinstance(spec, list) else spec or {})}
+      for name, spec in entries.items()}
+
+
+def _arg(value):
+  # YAML reads 1e6 as a float; train.py wants integers written as integers.
+  return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def execute(cmd, logdir, threads):
+  """Run a training command with its output appended to LOGDIR/stdout.log; return the exit code."""
+  env = {**os.environ, **dict.fromkeys(THREAD_VARS, str(threads))}
+  with open(pathlib.Path(logdir) / 'stdout.log', 'a') as log:
+    log.write(f'$ {shlex.join(cmd)}\n')
+    log.flush()
+    return subprocess.run(
+        cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+
+
+def run_local(runs, cmd, workers, threads):
+  """Yield (run, exit code) as the runs finish, at most `workers` at once."""
+  pool = concurrent.futures.ThreadPoolExecutor(workers)
+  try:
+    futures = {pool.submit(execute, cmd + run.args, run.logdir, threads): run for run in runs}
+    for future in concurrent.futures.as_completed(futures):
+      yield futures[future], future.result()
+  finally:
+    pool.shutdown(cancel_futures=True)  # On Ctrl-C, start no more runs.
+
+
+def run_ray(runs, cmd, address, threads, gpus):
+  """Yield (run, exit code) as the runs finish, each run a Ray task on the cluster."""
+  import ray
+  # Workers import this module by name: same paths on every node, so the repo is on their path.
+  ray.init(address=address, runtime_env={'env_vars': {'PYTHONPATH': str(REPO)}})
+  remote = ray.remote(num_cpus=threads, num_gpus=gpus)(execute)
+  pending = {remote.remote(cmd + run.args, run.logdir, threads): run for run in runs}
+  while pending:
+    [ref], _ = ray.wait(list(pending))
+    yield pending.pop(ref), ray.get(ref)
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(
+      'python -m dreamer_lsp.sweep', description=__doc__,
+      formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('sweep', type=pathlib.Path)
+  parser.add_argument('--root', type=pathlib.Path)
+  parser.add_argument('--threads', type=int, default=1, help='threads of one run')
+  parser.add_argument('--workers', type=int, help='runs at once locally')
+  parser.add_argument('--ray', metavar='ADDRESS', help='run on this Ray cluster')
+  parser.add_argument('--gpus', type=float, default=0, help='GPUs of one run on Ray')
+  parser.add_argument('--dry-run', action='store_true', help='print the commands only')
+  parser.add_argument(
+      '--train-cmd', default=f'{shlex.quote(sys.executable)} train.py',
+      help='command that the run arguments are appended to, run in the repo root')
+  args = parser.parse_args(argv)
+  root = (args.root or REPO / 'logdir' / args.sweep.stem).resolve()
+  runs = expand(YAML(typ='safe', pure=True).load(args.sweep), root)
+  todo = [run for run in runs if not (run.logdir / 'done').exists()]
+  print(f'{len(runs)} runs in {root}: {len(runs) - len(todo)} done, {len(todo)} to train.')
+  cmd = shlex.split(args.train_cmd)
+  if args.dry_run:
+    for run in todo:
+      status = 'resume' if run.logdir.exists() else 'start'
+      print(f'{status:<7}{shlex.join(cmd + run.args)}')
+    return 0
+  for run in todo:
+    run.logdir.mkdir(parents=True, exist_ok=True)
+    YAML(typ='safe', pure=True).dump(run.labels, run.logdir / 'labels.yaml')
+  if args.ray:
+    results = run_ray(todo, cmd, args.ray, args.threads, args.gpus)
+  else:
+    workers = args.workers or max(1, os.cpu_count() // args.threads)
+    results = run_local(todo, cmd, workers, args.threads)
+  failed = []
+  for index, (run, code) in enumerate(results, 1):
+    status = 'ok' if code == 0 else f'exit {code}'
+    print(f'[{index}/{len(todo)}] {status:<8}{run.logdir}', flush=True)
+    if code:
+      failed.append(run)
+  for run in failed:
+    print(f'Failed: {run.logdir}, log: {run.logdir / "stdout.log"}')
+  return 1 if failed else 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())

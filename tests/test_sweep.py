@@ -1,0 +1,208 @@
+"""Sweeps: expansion, skipping and resuming, failures, Ray, and the real train.py end to end."""
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from ruamel.yaml import YAML
+
+from dreamer_lsp import report, sweep
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+FAKE_TRAIN = '''
+"""Stands in for train.py: records its arguments, fails on --fail 1, else finishes the run."""
+import argparse, pathlib, sys
+parser = argparse.ArgumentParser()
+parser.add_argument('--logdir', type=pathlib.Path)
+parser.add_argument('--fail', type=int, default=0)
+args, _ = parser.parse_known_args()
+with open(args.logdir / 'calls.txt', 'a') as f:
+  f.write(' '.join(sys.argv[1:]) + '\\n')
+print('training', args.logdir.name)
+if args.fail:
+  sys.exit(3)
+(args.logdir / 'done').touch()
+'''
+
+
+def flags(args):
+  """The presets and the --key value pairs of a run's arguments."""
+  assert args[0] == '--configs'
+  end = next(i for i, arg in enumerate(args[1:], 1) if arg.startswith('--'))
+  pairs = args[end:]
+  assert [key.startswith('--') for key in pairs[::2]] == [True] * (len(pairs) // 2)
+  return args[1:end], {key[2:]: value for key, value in zip(pairs[::2], pairs[1::2])}
+
+
+def test_expand_grid_names_and_overrides(tmp_path):
+  runs = sweep.expand({
+      'configs': ['debug'],
+      'methods': {'lsp': ['lsp', 'proprio'], 'long': {'configs': ['lsp'], 'skill_len': 30}},
+      'tasks': {
+          'reach': None,
+          'reach_pixels': {'task': 'reach', 'configs': ['vision'], 'steps': 500}},
+      'seeds': [0, 1],
+      'overrides': {'steps': 1e6, 'plan_horizon': 5},
+      'grid': {'plan_horizon': [10, 20], 'lr': [3e-4]},
+  }, tmp_path)
+  names = {str(run.logdir.relative_to(tmp_path)) for run in runs}
+  assert len(runs) == len(names) == 2 * 2 * 2 * 2
+  assert 'reach/lsp,plan_horizon=10,lr=0.0003/seed0' in names
+  assert 'reach_pixels/long,plan_horizon=20,lr=0.0003/seed1' in names
+  run = next(run for run in runs if run.logdir.parts[-3:] == (
+      'reach', 'lsp,plan_horizon=10,lr=0.0003', 'seed0'))
+  assert run.labels == {'task': 'reach', 'method': 'lsp,plan_horizon=10,lr=0.0003'}
+  assert flags(run.args) == (['lsp', 'proprio', 'debug'], {
+      'steps': '1000000', 'plan_horizon': '10', 'lr': '0.0003', 'task': 'reach',
+      'seed': '0', 'logdir': str(run.logdir)})
+  run = next(run for run in runs if run.logdir.parts[-3:] == (
+      'reach_pixels', 'long,plan_horizon=20,lr=0.0003', 'seed1'))
+  assert run.labels == {'task': 'reach_pixels', 'method': 'long,plan_horizon=20,lr=0.0003'}
+  assert flags(run.args) == (['vision', 'lsp', 'debug'], {
+      'steps': '500', 'plan_horizon': '20', 'lr': '0.0003', 'task': 'reach', 'skill_len': '30',
+      'seed': '1', 'logdir': str(run.logdir)})
+
+
+def test_expand_short_forms_null_flags_and_exclude(tmp_path):
+  runs = sweep.expand({
+      'methods': ['lsp', 'hiro'],
+      'tasks': ['walk', 'pixels', 'transfer'],
+      'seeds': [0],
+      'exclude': [{'task': 'pixels', 'method': 'hiro'}],
+  }, tmp_path)
+  names = [str(run.logdir.relative_to(tmp_path)) for run in runs]
+  assert names == [
+      'walk/lsp/seed0', 'walk/hiro/seed0', 'pixels/lsp/seed0',
+      'transfer/lsp/seed0', 'transfer/hiro/seed0']
+  assert flags(runs[0].args) == (['lsp'], {
+      'task': 'walk', 'seed': '0', 'logdir': str(runs[0].logdir)})
+
+
+def test_expand_templates_for_transfer(tmp_path):
+  runs = sweep.expand({
+      'methods': {'lsp': None, 'fixed': {'transfer_from': 'src/{task}/lsp/{seed}'}},
+      'tasks': {
+          'getup': {'task': None, 'configs': ['transfer_getup']},
+          'walk': {'task': None, 'configs': ['transfer_walk'], 'relabel_from': '{transfer_from}'}},
+      'seeds': [3],
+      'overrides': {'transfer_from': 'src/{task}/{method}/{seed}'},
+  }, tmp_path)
+  assert [flags(run.args) for run in runs] == [
+      (['transfer_getup', 'lsp'], {
+          'transfer_from': 'src/getup/lsp/3', 'seed': '3', 'logdir': str(runs[0].logdir)}),
+      (['transfer_getup', 'fixed'], {
+          'transfer_from': 'src/getup/lsp/3', 'seed': '3', 'logdir': str(runs[1].logdir)}),
+      (['transfer_walk', 'lsp'], {
+          'transfer_from': 'src/walk/lsp/3', 'relabel_from': 'src/walk/lsp/3',
+          'seed': '3', 'logdir': str(runs[2].logdir)}),
+      (['transfer_walk', 'fixed'], {
+          'transfer_from': 'src/walk/lsp/3', 'relabel_from': 'src/walk/lsp/3',
+          'seed': '3', 'logdir': str(runs[3].logdir)})]
+
+
+def test_shipped_sweep_files(tmp_path):
+  from dreamer_lsp.envs import TASKS
+  presets = YAML(typ='safe', pure=True).load(REPO / 'configs.yaml')
+  counts = {}
+  for path in sorted((REPO / 'sweeps').glob('*.yaml')):
+    runs = sweep.expand(YAML(typ='safe', pure=True).load(path), tmp_path)
+    counts[path.stem] = len(runs)
+    for run in runs:
+      configs, values = flags(run.args)
+      assert set(configs) <= set(presets), (path.name, configs)
+      assert values.get('task', 'point_reach') in TASKS, (path.name, values)
+  assert counts == {
+      'paper_mi_ablation': 3 * 3, 'paper_single_task': (11 * 5 - 3) * 3,
+      'paper_transfer': 3 * 4 * 3, 'paper_transfer_source': 3 * 3 * 3, 'tiny': 2 * 2}
+
+
+@pytest.fixture
+def fake(tmp_path):
+  """A sweep file of two runs and a stand-in train command."""
+  script = tmp_path / 'fake_train.py'
+  script.write_text(FAKE_TRAIN)
+  path = tmp_path / 'sweep.yaml'
+  YAML(typ='safe', pure=True).dump(
+      {'methods': ['a', 'b'], 'tasks': ['t'], 'seeds': [0], 'overrides': {'steps': 100}}, path)
+  return path, f'{sys.executable} {script}'
+
+
+def calls(logdir):
+  path = logdir / 'calls.txt'
+  return path.read_text().splitlines() if path.exists() else []
+
+
+def test_skips_done_runs_and_resumes_unfinished(fake, tmp_path, capsys):
+  path, cmd = fake
+  root = tmp_path / 'root'
+  (root / 't/a/seed0').mkdir(parents=True)
+  (root / 't/a/seed0/done').touch()
+  (root / 't/b/seed0').mkdir(parents=True)
+  (root / 't/b/seed0/stdout.log').write_text('first attempt\n')
+  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd, '--dry-run']) == 0
+  assert 'resume ' in capsys.readouterr().out
+  assert calls(root / 't/b/seed0') == []
+  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
+  assert calls(root / 't/a/seed0') == []
+  assert calls(root / 't/b/seed0') == [
+      f'--configs b --steps 100 --task t --seed 0 --logdir {root}/t/b/seed0']
+  log = (root / 't/b/seed0/stdout.log').read_text()
+  assert log.startswith('first attempt\n$ ') and log.endswith('training seed0\n')
+  assert YAML(typ='safe', pure=True).load(root / 't/b/seed0/labels.yaml') == {
+      'task': 't', 'method': 'b'}
+  assert '1 done, 1 to train' in capsys.readouterr().out
+  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
+  assert '2 done, 0 to train' in capsys.readouterr().out
+  assert len(calls(root / 't/b/seed0')) == 1
+
+
+def test_failed_runs_are_reported(fake, tmp_path, capsys):
+  path, cmd = fake
+  YAML(typ='safe', pure=True).dump({
+      'methods': {'good': ['a'], 'bad': {'configs': ['b'], 'fail': 1}},
+      'tasks': ['t'], 'seeds': [0, 1]}, path)
+  root = tmp_path / 'root'
+  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd, '--workers', '2']) == 1
+  out = capsys.readouterr().out
+  for seed in (0, 1):
+    assert (root / f't/good/seed{seed}/done').exists()
+    assert f'Failed: {root}/t/bad/seed{seed}, log: {root}/t/bad/seed{seed}/stdout.log' in out
+  assert out.count('exit 3') == 2
+
+
+def test_ray_runs_on_a_local_cluster(fake, tmp_path):
+  path, cmd = fake
+  root = tmp_path / 'root'
+  result = subprocess.run(
+      [sys.executable, '-m', 'dreamer_lsp.sweep', str(path), '--root', str(root),
+       '--ray', 'local', '--train-cmd', cmd],
+      cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stdout + result.stderr
+  assert '[2/2] ok' in result.stdout
+  for method in ('a', 'b'):
+    assert (root / f't/{method}/seed0/done').exists()
+    assert calls(root / f't/{method}/seed0') == [
+        f'--configs {method} --steps 100 --task t --seed 0 --logdir {root}/t/{method}/seed0']
+
+
+@pytest.mark.skipif(
+    not (REPO / 'train.py').exists(), reason='needs train.py (runs once it exists)')
+def test_tiny_sweep_end_to_end_with_train_py(tmp_path):
+  """sweeps/tiny.yaml with the real train.py (debug preset, point_reach): a few minutes."""
+  root = tmp_path / 'tiny'
+  command = [sys.executable, '-m', 'dreamer_lsp.sweep', 'sweeps/tiny.yaml', '--root', str(root)]
+  result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1500)
+  logs = '\n'.join(path.read_text()[-3000:] for path in root.rglob('stdout.log'))
+  assert result.returncode == 0, result.stdout + logs
+  runs = sorted(path.parent for path in root.rglob('config.yaml'))
+  assert [str(run.relative_to(root)) for run in runs] == [
+      'point_reach/dreamer/seed0', 'point_reach/dreamer/seed1',
+      'point_reach/lsp/seed0', 'point_reach/lsp/seed1']
+  for run in runs:
+    assert (run / 'done').exists() and (run / 'metrics.jsonl').exists()
+  results = report.report(root, root / 'report', metrics=['train_return'])
+  assert set(results['train_return'].method) == {'lsp', 'dreamer'}
+  assert (root / 'report/train_return.png').exists()
+  result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+  assert result.returncode == 0 and '4 done, 0 to train' in result.stdout
