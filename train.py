@@ -5,8 +5,10 @@
 Config errors exit with code 2 before TensorFlow is imported; see configs.yaml for every key.
 """
 import difflib
+import os
 import pathlib
 import random
+import shutil
 import signal
 import sys
 import time
@@ -42,7 +44,7 @@ def validate(config):
         f'Unknown task {config.task!r}.{hint} Tasks: {", ".join(envs.TASKS)}, or gym:<id>.')
   saved = pathlib.Path(config.logdir) / 'config.yaml'
   if saved.exists():
-    previous = config_lib.Config(config_lib.load_presets(saved))
+    previous = config_lib.load_yaml(saved)
     changed = [
         f'{k}: {previous.get(k)!r} -> {v!r}' for k, v in config.items()
         if k not in RESUMABLE_KEYS and previous.get(k) != v]
@@ -109,7 +111,9 @@ class Run:
     if self.fresh and c.relabel_from:
       self._relabel_source_episodes()
     episodes = tools.load_episodes(self.logdir / 'train_eps')
+    # Relabeled source episodes feed the replay but are not this run's environment steps.
     self.step = c.action_repeat * sum(tools.episode_length(e) for e in episodes.values())
+    episodes = {**tools.load_episodes(self.logdir / 'relabeled_eps'), **episodes}
     self.replay = tools.Replay(episodes, c.batch_length, c.max_episodes, c.seed)
     self.logger = tools.Logger(self.logdir, self.step)
     self.nonfinite = 0
@@ -139,6 +143,9 @@ class Run:
 
   def _loop(self):
     c, tools = self.c, self._tools
+    if self.step >= c.steps and (self.logdir / 'done').exists():
+      print(f'{self.logdir} is complete ({self.step} steps); raise --steps to train further.')
+      return
     from tqdm import tqdm
     self.progress = tqdm(
         total=c.steps, initial=self.step, unit='step', dynamic_ncols=True, smoothing=0.05,
@@ -288,14 +295,18 @@ class Run:
     """Walk -> Reach transfer: the source's replay, with rewards of this run's task."""
     tools = self._tools
     source = pathlib.Path(self.c.relabel_from) / 'train_eps'
+    target = self.logdir / 'relabeled_eps'
+    if target.exists():
+      return
     episodes = tools.load_episodes(source)
     if not episodes:
       raise config_lib.ConfigError(f'No episodes to relabel in {source}.')
-    if any((self.logdir / 'train_eps').glob('*.npz')):
-      return
+    temp = self.logdir / 'relabeled_eps.tmp'  # Renamed when complete: a kill leaves no half.
+    shutil.rmtree(temp, ignore_errors=True)
     for episode in episodes.values():
       episode = dict(episode, reward=self._envs_lib.relabel(self.c.task, episode))
-      tools.save_episode(self.logdir / 'train_eps', episode)
+      tools.save_episode(temp, episode)
+    os.replace(temp, target)
     print(f'Relabeled {len(episodes)} episodes of {source} with the rewards of {self.c.task}.')
 
 

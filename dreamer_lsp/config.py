@@ -51,9 +51,12 @@ def _unknown(kind, name, valid):
   return f'Unknown {kind} {name!r}.{hint}'
 
 
+def load_yaml(path):
+  return YAML(typ='safe', pure=True).load(pathlib.Path(path).read_text())
+
+
 def load_presets(path=CONFIGS):
-  yaml = YAML(typ='safe', pure=True)
-  presets = yaml.load(pathlib.Path(path).read_text())
+  presets = load_yaml(path)
   if 'defaults' not in presets:
     raise ConfigError(f'{path} has no `defaults:` block.')
   return presets

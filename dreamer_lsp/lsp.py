@@ -12,6 +12,7 @@ steps the skill is re-planned from the current posterior state (Algorithm 1).
 import math
 
 import tensorflow as tf
+from tensorflow_probability import distributions as tfd
 
 from dreamer_lsp import agent
 from dreamer_lsp import models
@@ -152,7 +153,12 @@ class LSP(agent.Dreamer):
     logprob = self._skill_pred(noisy(inputs)).log_prob(targets)
     pred_logprob = self._skill_pred(noisy(tf.stop_gradient(inputs))).log_prob(targets)
     losses = {'skill_pred': -tf.reduce_mean(pred_logprob)}
-    # Each segment's log q(z | {s}, s0) is spread evenly over the steps that produced it.
+    if c.intrinsic_baseline:
+      # log N(z; 0, I) depends on z alone, so the actor's gradient through the dynamics is
+      # unchanged; it centres the reward near 0 when skills can't be told apart, which keeps
+      # the value targets from drifting by -(skill_dim / 2) log(2 pi e) per skill.
+      logprob -= tfd.Independent(tfd.Normal(tf.zeros_like(targets), 1.0), 1).log_prob(targets)
+    # Each segment's intrinsic reward is spread evenly over the steps that produced it.
     per_step = c.intrinsic_scale * logprob / window
     intrinsic = tf.concat([
         tf.repeat(per_step, window, axis=0),

@@ -1,0 +1,135 @@
+"""train.py end to end: artifacts, crash safety, signals, and learning on a small task."""
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from dreamer_lsp import envs
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _train(logdir, *args, **kwargs):
+  return subprocess.Popen(
+      [sys.executable, 'train.py', '--logdir', str(logdir), *args], cwd=REPO,
+      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def _metrics(logdir):
+  return [json.loads(line) for line in (logdir / 'metrics.jsonl').read_text().splitlines()]
+
+
+def _episodes(logdir):
+  return sorted(p.name for p in (logdir / 'train_eps').glob('*.npz'))
+
+
+def test_short_run_leaves_a_complete_logdir(tmp_path):
+  process = _train(tmp_path, '--configs', 'debug', 'lsp')
+  output, _ = process.communicate(timeout=600)
+  assert process.returncode == 0, output
+  for name in ('config.yaml', 'metrics.jsonl', 'returns.png', 'done', 'checkpoint'):
+    assert (tmp_path / name).exists(), name
+  assert list(tmp_path.glob('events.out.tfevents.*'))
+  metrics = _metrics(tmp_path)
+  keys = set().union(*metrics)
+  for key in ('train_return', 'eval_return', 'model_loss', 'actor_loss', 'value_loss',
+              'intrinsic_reward', 'skill_pred_loss', 'cem_elite_value_0', 'cem_std_1',
+              'skill_entropy', 'act_skill_change'):
+    assert key in keys, key
+  assert max(m['step'] for m in metrics) == 600
+  assert len(_episodes(tmp_path)) == 12  # 600 steps of 50-step episodes.
+  episode = np.load(sorted((tmp_path / 'train_eps').glob('*.npz'))[-1])
+  assert episode['skill'].shape == (51, 3) and episode['skill_switch'].dtype == bool
+
+
+def test_killed_run_resumes_without_losing_episodes(tmp_path):
+  args = ['--configs', 'debug', 'dreamer', '--steps', '1500', '--checkpoint_every', '100']
+  kills = 0
+  for wait_for in (4, 12):  # Kill after the prefill, then again in the middle of training.
+    process = _train(tmp_path, *args)
+    while len(_episodes(tmp_path)) < wait_for:
+      assert process.poll() is None, process.stdout.read()
+      time.sleep(0.2)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    kills += 1
+    before = _episodes(tmp_path)
+    steps_before = 50 * len(before)
+    process = _train(tmp_path, *args)
+    line = ''
+    while 'Resumed from' not in line and 'Prefilling' not in line:
+      line = process.stdout.readline()
+      assert line or process.poll() is None, 'exited before resuming'
+    if kills == 1:
+      process.send_signal(signal.SIGKILL)
+      process.wait()
+      assert set(before) <= set(_episodes(tmp_path))
+      continue
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output
+    assert f'at step {steps_before}' in line
+    assert set(before) <= set(_episodes(tmp_path))  # Nothing saved before a kill is lost.
+  assert len(_episodes(tmp_path)) == 30
+  text = (tmp_path / 'metrics.jsonl').read_text()
+  assert text.endswith('\n')
+  records = [json.loads(line) for line in text.splitlines()]  # No half-written line.
+  train_steps = [r['step'] for r in records if 'train_return' in r]
+  assert train_steps == sorted(set(train_steps))  # No episode logged twice.
+  assert train_steps[-1] == 1500
+
+
+def test_sigterm_saves_a_checkpoint_and_exits(tmp_path):
+  process = _train(tmp_path, '--configs', 'debug', 'dreamer', '--steps', '100000',
+                   '--checkpoint_every', '100000')
+  while len(_episodes(tmp_path)) < 4:
+    assert process.poll() is None
+    time.sleep(0.2)
+  time.sleep(2)
+  process.send_signal(signal.SIGTERM)
+  output, _ = process.communicate(timeout=120)
+  assert process.returncode == 128 + signal.SIGTERM, output
+  assert 'checkpoint saved' in output
+  assert (tmp_path / 'checkpoint' / 'variables.index').exists()
+
+
+# A config of point_reach that learns within minutes on 2 CPU cores.
+LEARN = ['--steps', '4000', '--prefill', '500', '--train_every', '5', '--batch_size', '16',
+         '--batch_length', '16', '--deter_size', '32', '--stoch_size', '8', '--num_units', '64',
+         '--mlp_units', '64', '--horizon', '10', '--eval_every', '4000', '--eval_episodes',
+         '20', '--pretrain', '50', '--model_lr', '1e-3', '--actor_lr', '3e-4', '--value_lr',
+         '3e-4', '--skill_duration', '5', '--plan_horizon', '10', '--deterministic', 'True']
+MARGIN = 10.0  # Return over random; an episode's return is at most 50.
+
+
+def _random_return(episodes=20, seed=10_000):
+  env = envs.make_env('point_reach', action_repeat=1, time_limit=50, seed=seed)
+  rng = np.random.RandomState(0)
+  returns = []
+  for _ in range(episodes):
+    env.reset()
+    done, total = False, 0.0
+    while not done:
+      _, reward, done, _ = env.step(rng.uniform(-1, 1, 2))
+      total += reward
+    returns.append(total)
+  return float(np.mean(returns))
+
+
+def test_dreamer_and_lsp_learn_point_reach(tmp_path):
+  processes = {
+      method: _train(tmp_path / method, '--configs', 'debug', method, *LEARN)
+      for method in ('dreamer', 'lsp')}
+  random_return = _random_return()
+  for method, process in processes.items():
+    output, _ = process.communicate(timeout=900)
+    assert process.returncode == 0, output
+    final = [m['eval_return'] for m in _metrics(tmp_path / method) if 'eval_return' in m][-1]
+    print(f'{method}: eval return {final:.1f}, random {random_return:.1f}')
+    assert final > random_return + MARGIN, (method, final, random_return)
