@@ -4,6 +4,7 @@
 
 Config errors exit with code 2 before TensorFlow is imported; see configs.yaml for every key.
 """
+import contextlib
 import difflib
 import os
 import pathlib
@@ -24,8 +25,8 @@ CHOICES = {
     'precision': (16, 32), 'env_error': ('stop', 'continue')}
 
 
-class Interrupted(Exception):
-  pass
+class Interrupted(BaseException):
+  """SIGINT or SIGTERM; a BaseException so that no `except Exception` swallows it."""
 
 
 def validate(config):
@@ -69,11 +70,16 @@ def main(argv):
     return 2
   for signum in (signal.SIGINT, signal.SIGTERM):
     signal.signal(signum, _raise_interrupted)
+  from dreamer_lsp import tools
   try:
     Run(config).train()
   except Interrupted as e:
     print(f'Interrupted by signal {e.args[0]}: checkpoint saved; run the same command to resume.')
     return 128 + e.args[0]
+  except (tools.CheckpointError, tools.EpisodeError, tools.EnvError, FloatingPointError,
+          config_lib.ConfigError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 1
   return 0
 
 
@@ -99,11 +105,8 @@ class Run:
     tf.random.set_seed(c.seed)
     if c.deterministic:
       tf.config.experimental.enable_op_determinism()
-    make = lambda seed, render=False: envs.make_env(
-        c.task, obs=c.obs, action_repeat=c.action_repeat, time_limit=c.time_limit,
-        size=tuple(c.size), seed=seed, render=render)
-    self.train_envs = [make(c.seed + index) for index in range(c.envs)]
-    self.eval_env = make(c.seed + 10_000, render=c.eval_video)
+    self.train_envs = [self._make_env(c.seed + index) for index in range(c.envs)]
+    self.eval_env = self._make_env(c.seed + 10_000, render=c.eval_video)
     self.obs_space = {
         k: v for k, v in self.train_envs[0].obs_space.items() if not k.startswith('log_')}
     self.act_space = self.train_envs[0].act_space
@@ -116,8 +119,19 @@ class Run:
     episodes = {**tools.load_episodes(self.logdir / 'relabeled_eps'), **episodes}
     self.replay = tools.Replay(episodes, c.batch_length, c.max_episodes, c.seed)
     self.logger = tools.Logger(self.logdir, self.step)
+    self.disk_bytes = sum(f.stat().st_size for f in self.logdir.rglob('*') if f.is_file())
     self.nonfinite = 0
     self.metrics = {}
+    self.updates = 0
+    self.env_errors = 0
+    self.last_write = (time.time(), 0)
+    self.postfix = {}
+
+  def _make_env(self, seed, render=False):
+    c = self.c
+    return self._envs_lib.make_env(
+        c.task, obs=c.obs, action_repeat=c.action_repeat, time_limit=c.time_limit,
+        size=tuple(c.size), seed=seed, render=render)
 
   def train(self):
     c, tools = self.c, self._tools
@@ -155,9 +169,14 @@ class Run:
       while self.step < c.steps:
         self._evaluate()
         chunk = min(c.eval_every, c.steps - self.step) // (c.action_repeat * c.envs)
-        sim_state = tools.simulate(
-            self._train_policy, self.train_envs, steps=max(chunk, 1) * c.envs,
-            state=sim_state, on_episode=[self._on_train_episode])
+        try:
+          sim_state = tools.simulate(
+              self._train_policy, self.train_envs, steps=max(chunk, 1) * c.envs,
+              state=sim_state, on_episode=[self._on_train_episode])
+        except tools.EnvError as e:
+          if c.env_error == 'stop':
+            raise
+          sim_state = self._restart_envs(e)
         self._save_checkpoint()
       self._evaluate()
       self.logger.write()
@@ -170,6 +189,19 @@ class Run:
     from dreamer_lsp import plot
     plot.plot_run(self.logdir)
     print(f'Finished {self.step} steps; logdir {self.logdir}')
+
+  def _restart_envs(self, error):
+    """env_error: continue. The episodes in progress are dropped; saved ones are kept."""
+    self.env_errors += 1
+    print(f'warning: {error}\nRestarting the environments ({self.env_errors} errors so far).')
+    self.logger.scalar('env_errors', self.env_errors)
+    for env in self.train_envs:
+      with contextlib.suppress(Exception):  # A broken env may fail to close, too.
+        env.close()
+    self.train_envs = [
+        self._make_env(self.c.seed + 100 * self.env_errors + index)
+        for index in range(self.c.envs)]
+    return None
 
   def _prefill(self):
     c, tools = self.c, self._tools
@@ -207,6 +239,7 @@ class Run:
     self.logger.write()
 
   def _update(self):
+    self.updates += 1
     metrics = self.agent.train(next(self.dataset))
     metrics = {k: float(v) for k, v in metrics.items()}
     if all(self._np.isfinite(v) for v in metrics.values()):
@@ -243,16 +276,28 @@ class Run:
   def _write_metrics(self):
     for key, values in self.metrics.items():
       self.logger.scalar(key, self._np.mean(values))
-    if 'model_loss' in self.metrics:
-      self.progress.set_postfix(
-          model_loss=f'{self._np.mean(self.metrics["model_loss"]):.2f}', refresh=False)
+    now = time.time()
+    rate = (self.updates - self.last_write[1]) / max(now - self.last_write[0], 1e-6)
+    self.last_write = (now, self.updates)
+    self.logger.scalar('updates_per_second', rate)
+    self._postfix(updates_per_s=f'{rate:.1f}')
+    if self.progress.disable:  # Not a terminal (a sweep's log, CI): one line per log.
+      print(f'step {self.step}/{self.c.steps} ' + ' '.join(
+          f'{k}={self._np.mean(v):.3g}' for k, v in self.metrics.items()
+          if k in ('model_loss', 'actor_loss', 'value_loss', 'intrinsic_reward')), flush=True)
     self.metrics = {}
     self.logger.write()
+
+  def _postfix(self, **values):
+    self.postfix.update(values)
+    self.progress.set_postfix(self.postfix, refresh=False)
 
   def _on_train_episode(self, episode):
     c, tools = self.c, self._tools
     path = tools.save_episode(self.logdir / 'train_eps', episode)
     self.replay.add(str(path), episode)
+    self.disk_bytes += path.stat().st_size
+    self.logger.scalar('disk_mb', self.disk_bytes / 2 ** 20)
     self.logger.scalar('train_return', float(episode['reward'].sum()))
     self.logger.scalar('train_length', tools.episode_length(episode) * c.action_repeat)
     self.logger.scalar('train_episodes', len(self.replay))
@@ -262,7 +307,7 @@ class Run:
         change = self._np.linalg.norm(self._np.diff(switches, axis=0), axis=-1).mean()
         self.logger.scalar('act_skill_change', change)
     if hasattr(self, 'agent'):
-      self.progress.set_postfix(train_return=f'{episode["reward"].sum():.1f}', refresh=False)
+      self._postfix(train_return=f'{episode["reward"].sum():.1f}')
       if self.should_checkpoint(self.step):
         self._save_checkpoint()
     self.logger.write()
@@ -284,7 +329,7 @@ class Run:
     if frames:
       self.logger.video('eval', self._np.stack(frames))
     self.logger.write()
-    self.progress.set_postfix(eval_return=f'{self._np.mean(returns):.1f}', refresh=False)
+    self._postfix(eval_return=f'{self._np.mean(returns):.1f}')
 
   def _save_checkpoint(self):
     start = time.time()

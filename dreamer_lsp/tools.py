@@ -272,7 +272,14 @@ def count_steps(directory, action_repeat):
 # Simulation --------------------------------------------------------------------------------------
 
 class EnvError(RuntimeError):
-  pass
+  """An environment raised; the message names the task (the envs' errors do)."""
+
+
+def _env_call(method, *args):
+  try:
+    return method(*args)
+  except Exception as e:
+    raise EnvError(str(e)) from e
 
 
 def simulate(policy, envs, steps=0, episodes=0, state=None, on_episode=()):
@@ -292,14 +299,14 @@ def simulate(policy, envs, steps=0, episodes=0, state=None, on_episode=()):
     step, episode, done, obs, agent_state, transitions = state
   while (steps and step < steps) or (episodes and episode < episodes):
     for index in np.flatnonzero(done):
-      obs[index] = envs[index].reset()
+      obs[index] = _env_call(envs[index].reset)
       transitions[index] = [_first_transition(obs[index], envs[index])]
     batch = {k: np.stack([o[k] for o in obs]) for k in obs[0]}
     action, extras, agent_state = policy(batch, done, agent_state)
     action = np.asarray(action)
     done = np.zeros(len(envs), bool)
     for index, env in enumerate(envs):
-      obs[index], reward, done[index], info = env.step(action[index])
+      obs[index], reward, done[index], info = _env_call(env.step, action[index])
       transition = dict(obs[index])
       transition['action'] = action[index]
       transition['reward'] = np.float32(reward)

@@ -1,0 +1,106 @@
+"""Bad numbers, bad files, failing environments, and reproducibility, each for real."""
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import train
+from conftest import debug_config, random_batch
+from dreamer_lsp import tools
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _run(logdir, *args):
+  return subprocess.run(
+      [sys.executable, 'train.py', '--logdir', str(logdir), *args], cwd=REPO,
+      capture_output=True, text=True, timeout=600)
+
+
+def _metrics(logdir):
+  return [json.loads(line) for line in (logdir / 'metrics.jsonl').read_text().splitlines()]
+
+
+def test_nonfinite_update_is_not_applied(spaces):
+  config = debug_config('lsp')
+  agent = train.make_agent(config, *spaces)
+  agent.train(random_batch(config))
+  before = [v.numpy().copy() for v in agent.trainable_variables]
+  batch = random_batch(config, seed=1)
+  batch['reward'][0, 3] = np.nan
+  metrics = agent.train(batch)
+  assert not np.isfinite(float(metrics['model_loss']))
+  after = [v.numpy() for v in agent.trainable_variables]
+  world_model = {id(v) for m in agent._model_modules for v in m.trainable_variables}
+  for variable, old, new in zip(agent.trainable_variables, before, after):
+    if id(variable) in world_model:
+      np.testing.assert_array_equal(old, new)
+    assert np.all(np.isfinite(new))
+
+
+def test_run_stops_after_consecutive_nonfinite_updates(tmp_path):
+  episode = {
+      'vector': np.zeros((51, 2), np.float32), 'log_pos': np.zeros((51, 1, 2), np.float32),
+      'action': np.zeros((51, 2), np.float32), 'reward': np.full(51, np.nan, np.float32),
+      'discount': np.ones(51, np.float32)}
+  for _ in range(3):
+    tools.save_episode(tmp_path / 'train_eps', episode)
+  result = _run(tmp_path, '--configs', 'debug', 'dreamer', '--max_nonfinite', '3')
+  assert result.returncode == 1, result.stdout + result.stderr
+  assert '3 non-finite updates in a row; stopping' in result.stderr
+  assert str(tmp_path / 'checkpoint') in result.stderr
+  assert not (tmp_path / 'checkpoint').exists()  # Nothing bad was saved.
+
+
+def test_corrupt_checkpoint_is_reported_and_kept(tmp_path):
+  assert _run(tmp_path, '--configs', 'debug', 'dreamer', '--steps', '150').returncode == 0
+  data = next((tmp_path / 'checkpoint').glob('variables.data*'))
+  data.write_bytes(b'not a checkpoint')
+  result = _run(tmp_path, '--configs', 'debug', 'dreamer', '--steps', '300')
+  assert result.returncode == 1
+  assert 'Cannot restore the checkpoint' in result.stderr
+  assert 'Traceback' not in result.stderr
+  assert data.read_bytes() == b'not a checkpoint'  # Not overwritten.
+
+
+def test_transfer_from_mismatched_or_missing_checkpoint(tmp_path):
+  source = tmp_path / 'source'
+  assert _run(source, '--configs', 'debug', 'lsp', '--steps', '150').returncode == 0
+  result = _run(tmp_path / 'a', '--configs', 'debug', 'lsp', '--transfer_from', str(source),
+                '--deter_size', '24')
+  assert result.returncode == 1 and 'Cannot restore the checkpoint' in result.stderr
+  result = _run(tmp_path / 'b', '--configs', 'debug', 'lsp', '--transfer_from',
+                str(tmp_path / 'nowhere'))
+  assert result.returncode == 1 and 'No checkpoint at' in result.stderr
+  result = _run(tmp_path / 'c', '--configs', 'debug', 'lsp', '--transfer_from', str(source),
+                '--steps', '150')
+  assert result.returncode == 0 and 'Initialised the networks from' in result.stdout
+
+
+@pytest.mark.parametrize('mode', ['stop', 'continue'])
+def test_environment_error_mid_episode(tmp_path, mode):
+  task = 'gym:tests.fixtures.faulty_env:Faulty-v0'
+  result = _run(tmp_path, '--configs', 'debug', 'dreamer', '--task', task, '--env_error', mode,
+                '--steps', '300', '--prefill', '50')
+  if mode == 'stop':
+    assert result.returncode == 1
+    assert 'simulated simulator crash' in result.stderr and 'Faulty-v0' in result.stderr
+  else:
+    assert result.returncode == 0, result.stderr
+    assert 'Restarting the environments' in result.stdout
+    assert any(m.get('env_errors') == 1 for m in _metrics(tmp_path))
+    assert (tmp_path / 'done').exists()
+
+
+def test_seeded_deterministic_runs_are_identical(tmp_path):
+  args = ['--configs', 'debug', 'lsp', '--steps', '300', '--deterministic', 'True']
+  for name in ('a', 'b'):
+    assert _run(tmp_path / name, *args).returncode == 0
+  strip = lambda ms: [{k: v for k, v in m.items() if k not in (
+      'checkpoint_seconds', 'updates_per_second', 'disk_mb')} for m in ms]
+  first, second = strip(_metrics(tmp_path / 'a')), strip(_metrics(tmp_path / 'b'))
+  assert any('model_loss' in m for m in first)
+  assert first == second
