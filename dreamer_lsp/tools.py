@@ -410,7 +410,8 @@ def save_checkpoint(checkpoint, directory):
 
 
 def load_checkpoint(checkpoint, directory, partial=False):
-  """Restores every variable (or, with partial, those the file has); errors name the problem."""
+  """Restores every variable of `checkpoint` from the files; with `partial`, the files may hold
+  more. Missing, corrupt or mismatched files raise CheckpointError naming the problem."""
   directory = pathlib.Path(directory)
   if not (directory / 'variables.index').exists():
     old = directory.with_name(directory.name + '.old')
@@ -421,9 +422,8 @@ def load_checkpoint(checkpoint, directory, partial=False):
   try:
     status = checkpoint.read(str(directory / 'variables'))
     if partial:
-      status.expect_partial()
-    else:
-      status.assert_existing_objects_matched()
+      status.expect_partial()  # The file may hold more (optimizers) than is asked for.
+    status.assert_existing_objects_matched()
   except Exception as e:  # TF raises many error types for a bad file.
     raise CheckpointError(
         f'Cannot restore the checkpoint at {directory}: {type(e).__name__}: '

@@ -147,3 +147,24 @@ def test_every_preset_updates_and_acts(preset, spaces, monkeypatch):
     assert not any(_changed(actor_before, [agent._actor]))
   else:
     assert all(_changed(actor_before, [agent._actor]))
+
+
+def test_transfer_restores_every_network_variable(spaces, tmp_path):
+  config = debug_config('lsp')
+  source = train.make_agent(config, *spaces)
+  source.train(random_batch(config))
+  tools.save_checkpoint(tf.train.Checkpoint(**source.modules()), tmp_path / 'checkpoint')
+  target = train.make_agent(config, *spaces)
+  target.train(random_batch(config, seed=3))
+  tools.load_checkpoint(
+      tf.train.Checkpoint(**target.networks()), tmp_path / 'checkpoint', partial=True)
+  for name, module in target.networks().items():
+    for a, b in zip(module.trainable_variables, source.networks()[name].trainable_variables):
+      np.testing.assert_array_equal(a.numpy(), b.numpy())
+  # A Dreamer checkpoint lacks LSP's skill predictor: an error, not a silent partial load.
+  dreamer = train.make_agent(debug_config('dreamer'), *spaces)
+  dreamer.train(random_batch(config))
+  tools.save_checkpoint(tf.train.Checkpoint(**dreamer.modules()), tmp_path / 'dreamer')
+  with pytest.raises(tools.CheckpointError):
+    tools.load_checkpoint(
+        tf.train.Checkpoint(**target.networks()), tmp_path / 'dreamer', partial=True)
