@@ -15,11 +15,13 @@ _actor_input, _actor). Frames have the run's size, or --size for runs on feature
   skills.png      the composites of all skills, row by row
   skills.mp4      the rollouts of all skills side by side
   diversity.png   the x-y paths of all skills (log_root_pos of the quadruped tasks, log_pos of
-                  point_reach); for tasks without positions, the model features projected on
-                  their first two principal components
+                  point_reach); for tasks without positions, the paths of the observation
+                  vectors (or, on pixels, of the model features) projected on their first two
+                  principal components
   diversity.json  `spread`, the mean pairwise distance between the skills' final positions (or
-                  model features), and `travel`, their mean distance from the start. Skills that
-                  collapsed to one motion overlap: spread near 0 where travel is not.
+                  vectors), and `travel`, their mean distance from the start, and the `basis`
+                  they were measured in. Skills that collapsed to one motion overlap: spread
+                  near 0 where travel is not.
 """
 import argparse
 import json
@@ -111,13 +113,15 @@ def skill_policy(agent):
 
 
 def rollout(act, envs, obs, skills, steps):
-  """Frames [T + 1, N, H, W, 3], and positions or model features [T + 1, N, D] and their name."""
-  basis = next((k for k in POSITIONS if k in obs[0]), 'features')
+  """Frames [T + 1, N, H, W, 3], and positions or vectors [T + 1, N, D] and their name."""
+  basis = next((k for k in (*POSITIONS, 'vector') if k in obs[0]), 'features')
   frames, trace, state, done = [], [], None, [False]
   for t in range(steps + 1):
     frames.append([env.render() for env in envs])
     action, state, feat = act(obs, state, skills)
-    trace.append(feat if basis == 'features' else [o[basis][-1, :2] for o in obs])
+    trace.append(
+        feat if basis == 'features' else
+        [o[basis][-1, :2] if basis in POSITIONS else o[basis] for o in obs])
     if t == steps or any(done):
       break
     obs, _, done, _ = zip(*[env.step(a) for env, a in zip(envs, action)])
@@ -152,10 +156,10 @@ def tile(images, columns, gap=2):
 
 def plot_paths(trace, basis, stats, out, title):
   """The paths of all skills from their common start, a dot where each ends."""
-  if basis == 'features':  # The first two principal components of all visited features.
+  if basis not in POSITIONS:  # The first two principal components of all visited vectors.
     centered = trace - trace.reshape(-1, trace.shape[-1]).mean(0)
     axes = np.linalg.svd(centered.reshape(-1, trace.shape[-1]), full_matrices=False)[2][:2]
-    trace, labels = centered @ axes.T, ('feature PC 1', 'feature PC 2')
+    trace, labels = centered @ axes.T, (f'{basis} PC 1', f'{basis} PC 2')
   else:
     labels = (f'{basis} x', f'{basis} y')
   fig = Figure(figsize=(6, 6), layout='constrained')

@@ -133,3 +133,23 @@ def test_dreamer_and_lsp_learn_point_reach(tmp_path):
     final = [m['eval_return'] for m in _metrics(tmp_path / method) if 'eval_return' in m][-1]
     print(f'{method}: eval return {final:.1f}, random {random_return:.1f}')
     assert final > random_return + MARGIN, (method, final, random_return)
+
+
+def test_pixels_train_and_render_videos_in_the_training_program(tmp_path):
+  process = _train(tmp_path, '--configs', 'debug', 'lsp', 'dmc_vision', '--task',
+                   'dmc_cartpole_balance', '--steps', '200', '--prefill', '100',
+                   '--action_repeat', '2', '--time_limit', '100', '--eval_video', 'True')
+  output, _ = process.communicate(timeout=600)
+  assert process.returncode == 0, output
+  episode = np.load(next((tmp_path / 'train_eps').glob('*.npz')))
+  assert episode['image'].shape == (51, 64, 64, 3) and episode['image'].dtype == np.uint8
+  videos = sorted((tmp_path / 'videos').glob('eval_*.mp4'))
+  assert videos and videos[-1].stat().st_size > 1000
+
+
+def test_mixed_precision_runs(tmp_path):
+  process = _train(tmp_path, '--configs', 'debug', 'lsp', '--steps', '150', '--precision', '16')
+  output, _ = process.communicate(timeout=600)
+  assert process.returncode == 0, output
+  losses = [m['model_loss'] for m in _metrics(tmp_path) if 'model_loss' in m]
+  assert losses and all(np.isfinite(losses))

@@ -71,8 +71,8 @@ def test_composite_draws_every_position_over_the_background():
   assert (image[:4] == 255).all()
 
 
-def test_paths_of_features_use_principal_components(tmp_path):
+def test_paths_of_vectors_use_principal_components(tmp_path):
   trace = np.random.RandomState(0).randn(6, 3, 10)
   stats = dict(skills=3, steps=5, spread=1.0, travel=1.0)
-  visualize.plot_paths(trace, 'features', stats, tmp_path / 'paths.png', 'test')
+  visualize.plot_paths(trace, 'vector', stats, tmp_path / 'paths.png', 'test')
   assert (tmp_path / 'paths.png').stat().st_size > 10_000
