@@ -1,4 +1,4 @@
-"""The learned skills of an LSP run (Sec. 4.5, Fig. 7) and the collapse diagnostic of A.7 (Fig. 10).
+"""The learned skills of an LSP run (Sec. 4.5, Fig. 7) and the skill collapse diagnostic (A.7).
 
   python -m dreamer_lsp.visualize LOGDIR [--skills 8] [--steps 40] [--seed 0] [--out DIR]
       [--size H W]
@@ -8,8 +8,9 @@ created with the same seed) and held fixed for the whole rollout: skill i is z_i
 with the seed (the distribution CEM starts from). The low-level actor q(a | s, z_i) acts with its
 mode tanh(mean), as in evaluation, on the posterior state filtered from the observations. A
 rollout stops early where an episode ends. LSP's own policy re-plans the skill every K steps, so
-the rollout calls the agent's private modules directly (_encode, _dynamics.obs_step,
-_actor_input, _actor). Frames have the run's size, or --size for runs on features. DIR (default LOGDIR/skills) gets:
+the rollout calls the agent's private members directly (_encode, _dynamics.obs_step, _actor,
+_actor_input, _preprocess). Frames have the run's size, or --size for runs on features.
+DIR (default LOGDIR/skills) gets:
 
   skill_I.png     the frames of skill I composited over the background, older ones fainter
   skills.png      the composites of all skills, row by row
@@ -91,8 +92,8 @@ def visualize(logdir, out, skills=8, steps=40, seed=0, size=None):
 
 
 def skill_policy(agent):
-  """act(obs, state, skill) -> action, state: the actor's mode under fixed skills [N, skill_dim]
-  on the posterior state, as the agent's policy (with training=False) computes it."""
+  """act(obs, state, skill) -> action, state, model features: the actor's mode under fixed
+  skills [N, skill_dim] on the posterior state, as the agent's policy with training=False."""
 
   @tf.function
   def step(obs, latent, action, skill):
@@ -192,6 +193,8 @@ def main(argv=None):
   parser.add_argument('--out', type=pathlib.Path, help='default: LOGDIR/skills')
   parser.add_argument('--size', type=int, nargs=2, metavar=('H', 'W'))
   args = parser.parse_args(argv)
+  if args.skills < 1 or args.steps < 0:
+    parser.error('--skills must be at least 1 and --steps at least 0.')
   out = args.out or args.logdir / 'skills'
   try:
     stats = visualize(args.logdir, out, args.skills, args.steps, args.seed, args.size)
