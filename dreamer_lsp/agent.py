@@ -164,7 +164,8 @@ class Dreamer(tools.Module):
     metrics.update(
         actor_loss=actor_loss, value_loss=value_loss, task_reward=tf.reduce_mean(task_reward),
         returns=tf.reduce_mean(returns),
-        actor_ent=tf.reduce_mean(self._actor(self._actor_input(feat, skills)).entropy()))
+        actor_base_ent=tf.reduce_mean(models.base_entropy(
+            self._actor(self._actor_input(feat, skills)))))
     if self._c.train_actor:
       metrics['actor_grad_norm'] = self._actor_opt(actor_tape, actor_loss, [self._actor])
     metrics['value_grad_norm'] = self._value_opt(value_tape, value_loss, [self._value])

@@ -217,6 +217,12 @@ class ActionDecoder(tools.Module):
     return tools.SampleDist(dist)
 
 
+def base_entropy(dist):
+  """Entropy of the actor's Gaussian before the tanh: closed form, unlike the sampled entropy
+  of the squashed distribution, which costs more than the rest of the behaviour update."""
+  return tf.reduce_sum(dist.distribution.distribution.entropy(), -1)
+
+
 def tanh_normal_mode(dist):
   """The deterministic action tanh(mean) of the actor's distribution (used for evaluation)."""
   return tf.tanh(dist.distribution.distribution.mean())

@@ -11,7 +11,6 @@ import warnings
 import numpy as np
 import tensorflow as tf
 import tf_keras
-from tensorflow_probability import distributions as tfd
 
 
 class Module(tf.Module):

@@ -1,6 +1,5 @@
 """train.py end to end: artifacts, crash safety, signals, and learning on a small task."""
 import json
-import os
 import pathlib
 import signal
 import subprocess
@@ -8,7 +7,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
 from dreamer_lsp import envs
 
