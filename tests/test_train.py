@@ -97,12 +97,8 @@ def test_sigterm_saves_a_checkpoint_and_exits(tmp_path):
   assert (tmp_path / 'checkpoint' / 'variables.index').exists()
 
 
-# A config of point_reach that learns within minutes on 2 CPU cores.
-LEARN = ['--steps', '4000', '--prefill', '500', '--train_every', '5', '--batch_size', '16',
-         '--batch_length', '16', '--deter_size', '32', '--stoch_size', '8', '--num_units', '64',
-         '--mlp_units', '64', '--horizon', '10', '--eval_every', '4000', '--eval_episodes',
-         '20', '--pretrain', '50', '--model_lr', '1e-3', '--actor_lr', '3e-4', '--value_lr',
-         '3e-4', '--skill_duration', '5', '--plan_horizon', '10', '--deterministic', 'True']
+# The `point` preset learns point_reach within minutes on 2 CPU cores.
+LEARN = ['--eval_every', '4000', '--eval_episodes', '20', '--deterministic', 'True']
 MARGIN = 10.0  # Return over random; an episode's return is at most 50.
 
 
@@ -122,7 +118,7 @@ def _random_return(episodes=20, seed=10_000):
 
 def test_dreamer_and_lsp_learn_point_reach(tmp_path):
   processes = {
-      method: _train(tmp_path / method, '--configs', 'debug', method, *LEARN)
+      method: _train(tmp_path / method, '--configs', 'point', method, *LEARN)
       for method in ('dreamer', 'lsp')}
   random_return = _random_return()
   for method, process in processes.items():
