@@ -168,3 +168,24 @@ def test_transfer_restores_every_network_variable(spaces, tmp_path):
   with pytest.raises(tools.CheckpointError):
     tools.load_checkpoint(
         tf.train.Checkpoint(**target.networks()), tmp_path / 'dreamer', partial=True)
+
+
+def test_pixel_world_model_shapes_and_gradients():
+  import gymnasium
+  obs_space = {'image': gymnasium.spaces.Box(0, 255, (64, 64, 3), np.uint8)}
+  act_space = gymnasium.spaces.Box(-1, 1, (2,), np.float32)
+  config = debug_config('dreamer', obs='pixels', free_nats=0.0)
+  agent = train.make_agent(config, obs_space, act_space)
+  batch = random_batch(config)
+  del batch['vector']
+  rng = np.random.RandomState(0)
+  batch['image'] = rng.randint(0, 255, (config.batch_size, config.batch_length, 64, 64, 3),
+                               dtype=np.uint8)
+  agent.train(batch)
+  embed = agent._encode(agent._preprocess({'image': batch['image']}))
+  assert embed.shape == (config.batch_size, config.batch_length, 32 * config.cnn_depth)
+  feat = tf.zeros((2, 3, config.deter_size + config.stoch_size))
+  assert agent._decode(feat).mean().shape == (2, 3, 64, 64, 3)
+  before = _values([agent._encode, agent._decode])
+  agent.train(batch)
+  assert all(_changed(before, [agent._encode, agent._decode]))
