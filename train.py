@@ -19,7 +19,7 @@ from dreamer_lsp import config as config_lib
 # Keys that may differ between the first run and a resume of the same logdir.
 RESUMABLE_KEYS = {
     'steps', 'eval_every', 'eval_episodes', 'log_every', 'eval_video', 'checkpoint_every',
-    'max_nonfinite', 'max_episodes', 'env_error', 'jit', 'logdir'}
+    'max_nonfinite', 'max_episodes', 'env_error', 'jit', 'jit_policy', 'logdir'}
 CHOICES = {
     'obs': ('features', 'pixels'), 'skills': ('none', 'cem', 'random', 'policy'),
     'precision': (16, 32), 'env_error': ('stop', 'continue')}

@@ -24,7 +24,7 @@ class Dreamer(tools.Module):
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
     self._build_model()
     self.train = tf.function(self._train, jit_compile=config.jit)
-    self._policy_fn = tf.function(self._policy, jit_compile=config.jit)
+    self._policy_fn = tf.function(self._policy, jit_compile=config.jit_policy)
 
   def _build_model(self):
     c = self._c

@@ -138,7 +138,8 @@ def storage(task, obs, time_limit):
 # One agent, in its own process -----------------------------------------------------------------
 
 def build_config(presets, method, task, jit, **overrides):
-  return config_lib.build([*presets, method], dict(task=task, jit=jit, **overrides))
+  return config_lib.build(
+      [*presets, method], dict(task=task, jit=jit, jit_policy=jit, **overrides))
 
 
 def agent_bench(presets, method, task, jit, repeats, peak_size):
@@ -268,8 +269,8 @@ def loop(presets, method, task, jit, updates, intervals):
   with tempfile.TemporaryDirectory() as logdir:
     command = [
         sys.executable, 'train.py', '--configs', *presets, method, '--task', task,
-        '--logdir', logdir, '--jit', str(jit), '--train_every', '5', '--pretrain', '1',
-        '--prefill', str(prefill), '--log_every', str(log_every),
+        '--logdir', logdir, '--jit', str(jit), '--jit_policy', str(jit), '--train_every', '5',
+        '--pretrain', '1', '--prefill', str(prefill), '--log_every', str(log_every),
         '--steps', str(prefill + intervals * log_every + log_every // 2),
         '--eval_every', str(10 ** 9), '--checkpoint_every', str(10 ** 9)]
     start = time.perf_counter()
