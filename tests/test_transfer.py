@@ -1,0 +1,55 @@
+"""Transfer through relabeled replay (Walk -> Reach), and the skill noise of Sec. 3.2."""
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+import train
+from conftest import debug_config
+from dreamer_lsp import envs
+from dreamer_lsp import tools
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _run(logdir, *args):
+  return subprocess.run(
+      [sys.executable, 'train.py', '--logdir', str(logdir), *args], cwd=REPO,
+      capture_output=True, text=True, timeout=600)
+
+
+def test_relabeled_source_episodes_join_the_replay_but_not_the_step_count(tmp_path):
+  source, target = tmp_path / 'source', tmp_path / 'target'
+  assert _run(source, '--configs', 'debug', 'lsp', '--steps', '200').returncode == 0
+  result = _run(target, '--configs', 'debug', 'lsp', '--steps', '150',
+                '--transfer_from', str(source), '--relabel_from', str(source))
+  assert result.returncode == 0, result.stderr
+  originals = tools.load_episodes(source / 'train_eps')
+  relabeled = tools.load_episodes(target / 'relabeled_eps')
+  assert len(relabeled) == len(originals) == 4
+  for episode in relabeled.values():
+    np.testing.assert_allclose(episode['reward'], envs.relabel('point_reach', episode))
+  # The target's own steps start at 0: 150 steps of its own, 3 episodes.
+  assert len(list((target / 'train_eps').glob('*.npz'))) == 3
+  metrics = [json.loads(line) for line in (target / 'metrics.jsonl').read_text().splitlines()]
+  assert [m['step'] for m in metrics if 'train_return' in m] == [50, 100, 150]
+
+
+def test_skill_noise_is_added_after_the_cem_only(monkeypatch):
+  import gymnasium
+  obs_space = {'vector': gymnasium.spaces.Box(-np.inf, np.inf, (5,), np.float32)}
+  act_space = gymnasium.spaces.Box(-1, 1, (2,), np.float32)
+  config = debug_config('lsp', skill_noise=0.1)
+  agent = train.make_agent(config, obs_space, act_space)
+  shape = (1, agent.plan_length, config.skill_dim)
+  monkeypatch.setattr(agent, 'cem', lambda start, groups: (
+      tf.fill(shape, 2.0), tf.fill(shape, 0.5), {}))
+  start = agent._dynamics.initial(8)
+  means = np.stack([agent._plan_skills(start)[0][0].numpy() for _ in range(400)])
+  stds = np.stack([agent._plan_skills(start)[0][1].numpy() for _ in range(10)])
+  np.testing.assert_allclose(stds, 0.5)  # The CEM's spread is kept as it is.
+  assert abs(means.mean() - 2.0) < 0.02  # Its mean moves by N(0, skill_noise) noise.
+  assert abs(means.std() - 0.1) < 0.02
