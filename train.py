@@ -280,6 +280,7 @@ class Run:
     rate = (self.updates - self.last_write[1]) / max(now - self.last_write[0], 1e-6)
     self.last_write = (now, self.updates)
     self.logger.scalar('updates_per_second', rate)
+    self.logger.scalar('rss_mb', _resident_mb())
     self._postfix(updates_per_s=f'{rate:.1f}')
     if self.progress.disable:  # Not a terminal (a sweep's log, CI): one line per log.
       print(f'step {self.step}/{self.c.steps} ' + ' '.join(
@@ -353,6 +354,16 @@ class Run:
       tools.save_episode(temp, episode)
     os.replace(temp, target)
     print(f'Relabeled {len(episodes)} episodes of {source} with the rewards of {self.c.task}.')
+
+
+def _resident_mb():
+  """The process's current resident memory, to watch for growth beyond the replay's."""
+  try:
+    with open('/proc/self/statm') as f:
+      return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2 ** 20
+  except OSError:  # No /proc (macOS): the peak instead.
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10
 
 
 if __name__ == '__main__':
