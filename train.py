@@ -152,6 +152,8 @@ class Run:
       self.should_checkpoint(self.step)
       self._loop()
     finally:
+      # Ends the tf.data generator while Python still runs (else it warns at exit).
+      self.dataset = None
       for env in self.train_envs + [self.eval_env]:
         env.close()
 
