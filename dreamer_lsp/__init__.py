@@ -5,4 +5,3 @@ import os
 # Set before any TensorFlow import; this package's own __init__ imports no TensorFlow, so that
 # environment worker processes stay free of it.
 os.environ['TF_USE_LEGACY_KERAS'] = '1'
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')  # TensorFlow's INFO lines drown the progress.
