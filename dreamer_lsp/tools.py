@@ -152,18 +152,6 @@ class Every:
     return False
 
 
-class Once:
-
-  def __init__(self):
-    self._once = True
-
-  def __call__(self):
-    if self._once:
-      self._once = False
-      return True
-    return False
-
-
 # Episodes ----------------------------------------------------------------------------------------
 
 class EpisodeError(RuntimeError):
@@ -262,10 +250,6 @@ class Replay:
         for k, (shape, dtype) in signature.items()}
     dataset = tf.data.Dataset.from_generator(generator, output_signature=spec)
     return dataset.batch(batch_size, drop_remainder=True).prefetch(4)
-
-
-def count_steps(directory, action_repeat):
-  return action_repeat * sum(episode_length(e) for e in load_episodes(directory).values())
 
 
 # Simulation --------------------------------------------------------------------------------------

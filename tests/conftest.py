@@ -1,3 +1,7 @@
+import pathlib
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import gymnasium
@@ -24,3 +28,13 @@ def random_batch(config, obs_dim=5, act_dim=2, seed=0):
       'action': rng.uniform(-1, 1, shape + (act_dim,)).astype(np.float32),
       'reward': rng.randn(*shape).astype(np.float32),
       'discount': np.ones(shape, np.float32)}
+
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def run_train(logdir, *args):
+  """train.py in a subprocess, to completion."""
+  return subprocess.run(
+      [sys.executable, 'train.py', '--logdir', str(logdir), *args], cwd=REPO,
+      capture_output=True, text=True, timeout=600)

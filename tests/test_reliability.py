@@ -1,23 +1,12 @@
 """Bad numbers, bad files, failing environments, and reproducibility, each for real."""
 import json
-import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import train
-from conftest import debug_config, random_batch
+from conftest import debug_config, random_batch, run_train
 from dreamer_lsp import tools
-
-REPO = pathlib.Path(__file__).resolve().parent.parent
-
-
-def _run(logdir, *args):
-  return subprocess.run(
-      [sys.executable, 'train.py', '--logdir', str(logdir), *args], cwd=REPO,
-      capture_output=True, text=True, timeout=600)
 
 
 def _metrics(logdir):
@@ -48,7 +37,7 @@ def test_run_stops_after_consecutive_nonfinite_updates(tmp_path):
       'discount': np.ones(51, np.float32)}
   for _ in range(3):
     tools.save_episode(tmp_path / 'train_eps', episode)
-  result = _run(tmp_path, '--configs', 'debug', 'dreamer', '--max_nonfinite', '3')
+  result = run_train(tmp_path, '--configs', 'debug', 'dreamer', '--max_nonfinite', '3')
   assert result.returncode == 1, result.stdout + result.stderr
   assert '3 non-finite updates in a row; stopping' in result.stderr
   assert str(tmp_path / 'checkpoint') in result.stderr
@@ -56,10 +45,10 @@ def test_run_stops_after_consecutive_nonfinite_updates(tmp_path):
 
 
 def test_corrupt_checkpoint_is_reported_and_kept(tmp_path):
-  assert _run(tmp_path, '--configs', 'debug', 'dreamer', '--steps', '150').returncode == 0
+  assert run_train(tmp_path, '--configs', 'debug', 'dreamer', '--steps', '150').returncode == 0
   data = next((tmp_path / 'checkpoint').glob('variables.data*'))
   data.write_bytes(b'not a checkpoint')
-  result = _run(tmp_path, '--configs', 'debug', 'dreamer', '--steps', '300')
+  result = run_train(tmp_path, '--configs', 'debug', 'dreamer', '--steps', '300')
   assert result.returncode == 1
   assert 'Cannot restore the checkpoint' in result.stderr
   assert 'Traceback' not in result.stderr
@@ -68,14 +57,14 @@ def test_corrupt_checkpoint_is_reported_and_kept(tmp_path):
 
 def test_transfer_from_mismatched_or_missing_checkpoint(tmp_path):
   source = tmp_path / 'source'
-  assert _run(source, '--configs', 'debug', 'lsp', '--steps', '150').returncode == 0
-  result = _run(tmp_path / 'a', '--configs', 'debug', 'lsp', '--transfer_from', str(source),
+  assert run_train(source, '--configs', 'debug', 'lsp', '--steps', '150').returncode == 0
+  result = run_train(tmp_path / 'a', '--configs', 'debug', 'lsp', '--transfer_from', str(source),
                 '--deter_size', '24')
   assert result.returncode == 1 and 'Cannot restore the checkpoint' in result.stderr
-  result = _run(tmp_path / 'b', '--configs', 'debug', 'lsp', '--transfer_from',
+  result = run_train(tmp_path / 'b', '--configs', 'debug', 'lsp', '--transfer_from',
                 str(tmp_path / 'nowhere'))
   assert result.returncode == 1 and 'No checkpoint at' in result.stderr
-  result = _run(tmp_path / 'c', '--configs', 'debug', 'lsp', '--transfer_from', str(source),
+  result = run_train(tmp_path / 'c', '--configs', 'debug', 'lsp', '--transfer_from', str(source),
                 '--steps', '150')
   assert result.returncode == 0 and 'Initialised the networks from' in result.stdout
 
@@ -83,7 +72,7 @@ def test_transfer_from_mismatched_or_missing_checkpoint(tmp_path):
 @pytest.mark.parametrize('mode', ['stop', 'continue'])
 def test_environment_error_mid_episode(tmp_path, mode):
   task = 'gym:tests.fixtures.faulty_env:Faulty-v0'
-  result = _run(tmp_path, '--configs', 'debug', 'dreamer', '--task', task, '--env_error', mode,
+  result = run_train(tmp_path, '--configs', 'debug', 'dreamer', '--task', task, '--env_error', mode,
                 '--steps', '300', '--prefill', '50')
   if mode == 'stop':
     assert result.returncode == 1
@@ -98,7 +87,7 @@ def test_environment_error_mid_episode(tmp_path, mode):
 def test_seeded_deterministic_runs_are_identical(tmp_path):
   args = ['--configs', 'debug', 'lsp', '--steps', '300', '--deterministic', 'True']
   for name in ('a', 'b'):
-    assert _run(tmp_path / name, *args).returncode == 0
+    assert run_train(tmp_path / name, *args).returncode == 0
   strip = lambda ms: [{k: v for k, v in m.items() if k not in (
       'checkpoint_seconds', 'updates_per_second', 'disk_mb', 'rss_mb')} for m in ms]
   first, second = strip(_metrics(tmp_path / 'a')), strip(_metrics(tmp_path / 'b'))

@@ -144,8 +144,6 @@ def test_logger_resume_drops_later_and_truncated_lines(tmp_path):
   assert [line['step'] for line in lines] == [10, 20]
 
 
-def test_every_and_once():
+def test_every():
   every = tools.Every(10)
   assert [s for s in range(0, 35, 5) if every(s)] == [0, 10, 20, 30]
-  once = tools.Once()
-  assert once() and not once()

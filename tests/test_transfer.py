@@ -1,30 +1,19 @@
 """Transfer through relabeled replay (Walk -> Reach), and the skill noise of Sec. 3.2."""
 import json
-import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import tensorflow as tf
 
 import train
-from conftest import debug_config
+from conftest import debug_config, run_train
 from dreamer_lsp import envs
 from dreamer_lsp import tools
-
-REPO = pathlib.Path(__file__).resolve().parent.parent
-
-
-def _run(logdir, *args):
-  return subprocess.run(
-      [sys.executable, 'train.py', '--logdir', str(logdir), *args], cwd=REPO,
-      capture_output=True, text=True, timeout=600)
 
 
 def test_relabeled_source_episodes_join_the_replay_but_not_the_step_count(tmp_path):
   source, target = tmp_path / 'source', tmp_path / 'target'
-  assert _run(source, '--configs', 'debug', 'lsp', '--steps', '200').returncode == 0
-  result = _run(target, '--configs', 'debug', 'lsp', '--steps', '150',
+  assert run_train(source, '--configs', 'debug', 'lsp', '--steps', '200').returncode == 0
+  result = run_train(target, '--configs', 'debug', 'lsp', '--steps', '150',
                 '--transfer_from', str(source), '--relabel_from', str(source))
   assert result.returncode == 0, result.stderr
   originals = tools.load_episodes(source / 'train_eps')
