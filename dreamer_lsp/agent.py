@@ -149,54 +149,57 @@ class Dreamer(tools.Module):
 
   def _train_behavior(self, start):
     plan, metrics = self._plan_skills(start)
-    with tf.GradientTape(persistent=True) as actor_tape:
-      states, skills = self._imagine(start, self._c.horizon, self._skill_chooser(plan))
+    # One tape and one value forward for the actor and the value: the value loss takes no
+    # gradient through the features, only into the value's weights.
+    with tf.GradientTape(persistent=True) as tape:
+      states, skills, actor_entropy = self._imagine(
+          start, self._c.horizon, self._skill_chooser(plan))
       feat = self._dynamics.get_feat(states)
       task_reward = self._reward(feat).mode()
+      value = self._value(feat)
       intrinsic, skill_losses, skill_metrics = self._skill_objectives(
-          start, states, skills, feat, task_reward)
-      returns, discount = self._returns(feat, task_reward + intrinsic)
+          start, states, skills, feat, value.mode(), task_reward)
+      returns, discount = self._returns(feat, value.mode(), task_reward + intrinsic)
       actor_loss = -tf.reduce_mean(discount * returns)
-    with tf.GradientTape() as value_tape:
-      value_pred = self._value(tf.stop_gradient(feat))[:-1]
-      value_loss = -tf.reduce_mean(discount * value_pred.log_prob(tf.stop_gradient(returns)))
+      value_loss = -tf.reduce_mean(discount * value[:-1].log_prob(tf.stop_gradient(returns)))
     metrics.update(skill_metrics)
     metrics.update(
         actor_loss=actor_loss, value_loss=value_loss, task_reward=tf.reduce_mean(task_reward),
-        returns=tf.reduce_mean(returns),
-        actor_base_ent=tf.reduce_mean(models.base_entropy(
-            self._actor(self._actor_input(feat, skills)))))
+        returns=tf.reduce_mean(returns), actor_base_ent=tf.reduce_mean(actor_entropy))
     if self._c.train_actor:
-      metrics['actor_grad_norm'] = self._actor_opt(actor_tape, actor_loss, [self._actor])
-    metrics['value_grad_norm'] = self._value_opt(value_tape, value_loss, [self._value])
-    metrics.update(self._train_skills(actor_tape, skill_losses))
-    del actor_tape
+      metrics['actor_grad_norm'] = self._actor_opt(tape, actor_loss, [self._actor])
+    metrics['value_grad_norm'] = self._value_opt(tape, value_loss, [self._value])
+    metrics.update(self._train_skills(tape, skill_losses))
+    del tape
     return metrics
 
   # Imagination and returns -----------------------------------------------------------------------
 
   def _imagine(self, start, horizon, choose_skill=None):
-    """Rolls the actor forward in the latent dynamics: states [H, N, ...] after each action.
+    """Rolls the actor forward in the latent dynamics: states [H, N, ...] after each action,
+    the skills held [H, N, skill_dim] (None without skills) and the entropy of each action's
+    distribution before the tanh [H, N].
 
     `choose_skill(state, segment)` gives the skill held for the next skill_duration steps
     (None for Dreamer, whose actor sees no skill)."""
     state, skill = start, None
-    states, skills = [], []
+    states, skills, entropies = [], [], []
     for t in range(horizon):
       if choose_skill is not None and t % self._c.skill_duration == 0:
         skill = choose_skill(state, t // self._c.skill_duration)
       feat = tf.stop_gradient(self._dynamics.get_feat(state))
-      action = self._actor(self._actor_input(feat, skill)).sample()
-      state = self._dynamics.img_step(state, action)
+      dist = self._actor(self._actor_input(feat, skill))
+      state = self._dynamics.img_step(state, dist.sample())
       states.append(state)
       skills.append(skill)
+      entropies.append(models.base_entropy(dist))
     states = {k: tf.stack([s[k] for s in states], 0) for k in start}
     skills = None if skill is None else tf.stack(skills, 0)
-    return states, skills
+    return states, skills, tf.stack(entropies, 0)
 
-  def _returns(self, feat, reward):
-    """lambda-returns of imagined features [H, N, F] and their discount weights [H-1, N]."""
-    value = self._value(feat).mode()
+  def _returns(self, feat, value, reward):
+    """lambda-returns of imagined features [H, N, F] with their values and rewards [H, N], and
+    the discount weights [H-1, N]."""
     if self._c.pcont:
       pcont = self._pcont(feat).mean()
     else:
@@ -229,7 +232,7 @@ class Dreamer(tools.Module):
     """None, or `choose(state, segment) -> skill` for the imagination."""
     return None
 
-  def _skill_objectives(self, start, states, skills, feat, task_reward):
+  def _skill_objectives(self, start, states, skills, feat, value, task_reward):
     """Intrinsic reward [H, N], losses of the skill modules, metrics."""
     return 0.0, {}, {}
 

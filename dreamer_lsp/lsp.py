@@ -97,11 +97,11 @@ class LSP(agent.Dreamer):
     def score(candidates):
       skills = tf.reshape(tf.repeat(candidates[:, :, None], starts, axis=2),
                           [-1] + candidates.shape[2:].as_list())
-      states, _ = self._imagine(
+      states, _, _ = self._imagine(
           tiled, c.plan_horizon,
           lambda state, segment: skills[:, min(segment, self.plan_length - 1)])
       feat = self._dynamics.get_feat(states)
-      returns, _ = self._returns(feat, self._reward(feat).mode())
+      returns, _ = self._returns(feat, self._value(feat).mode(), self._reward(feat).mode())
       return tf.reduce_mean(tf.reshape(returns[0], (groups, c.cem_population, starts)), -1)
 
     mean, std, metrics = cem(
@@ -144,7 +144,7 @@ class LSP(agent.Dreamer):
 
     return choose
 
-  def _skill_objectives(self, start, states, skills, feat, task_reward):
+  def _skill_objectives(self, start, states, skills, feat, value, task_reward):
     c = self._c
     horizon = task_reward.shape[0]
     window = min(c.skill_duration, horizon)
@@ -164,7 +164,7 @@ class LSP(agent.Dreamer):
         tf.repeat(per_step, window, axis=0),
         tf.zeros([horizon - window * per_step.shape[0]] + per_step.shape[1:].as_list())], 0)
     if c.skills == 'policy':
-      returns, discount = self._returns(feat, task_reward)
+      returns, discount = self._returns(feat, value, task_reward)
       losses['skill_policy'] = -tf.reduce_mean(discount * returns)
     metrics = dict(
         intrinsic_reward=c.intrinsic_scale * tf.reduce_mean(logprob),
