@@ -124,7 +124,8 @@ class Run:
     self.metrics = {}
     self.updates = 0
     self.env_errors = 0
-    self.last_write = (time.time(), 0)
+    self.started = time.time()
+    self.last_write = (self.started, 0)
     self.postfix = {}
 
   def _make_env(self, seed, render=False):
@@ -283,6 +284,8 @@ class Run:
     self.last_write = (now, self.updates)
     self.logger.scalar('updates_per_second', rate)
     self.logger.scalar('rss_mb', _resident_mb())
+    self.logger.scalar('replay_mb', self.replay.nbytes / 2 ** 20)
+    self.logger.scalar('process_hours', (now - self.started) / 3600)
     self._postfix(updates_per_s=f'{rate:.1f}')
     if self.progress.disable:  # Not a terminal (a sweep's log, CI): one line per log.
       print(f'step {self.step}/{self.c.steps} ' + ' '.join(

@@ -39,7 +39,7 @@ METHODS = ('dreamer', 'lsp')
 SIZES = (
     'batch_size', 'batch_length', 'horizon', 'deter_size', 'stoch_size', 'num_units', 'mlp_units',
     'obs', 'action_repeat', 'skill_duration', 'plan_horizon', 'cem_iters', 'cem_population',
-    'cem_train_starts')
+    'cem_train_starts', 'jit_policy')
 LOOP_INTERVALS = 2        # Timed log intervals of the whole loop, after the first log line.
 LOOP_UPDATES = 10         # Updates per interval.
 HEADER = """\
@@ -71,7 +71,9 @@ benchmark's own process counts: up to the number of cores).
   overhead (replay, tf.data, logging) or load. **loop CPU s/frame** is load-proof.
 - **first update s**: the first update: tracing (twice: variables are created) and XLA.
 - **RSS GiB**: peak resident memory of the measuring process / of train.py.
-- **jit**: `true` compiles the update and the policy with XLA.
+- **jit update / act**: whether the update and the policy are compiled with XLA: `--jit` sets
+  the update's; acting follows the config's `jit_policy` (true unless a preset turns it off), as
+  in train.py. (Sections before 2026-11-27 have one jit column, which set both.)
 """
 
 
@@ -140,8 +142,7 @@ def storage(task, obs, time_limit):
 # One agent, in its own process -----------------------------------------------------------------
 
 def build_config(presets, method, task, jit, **overrides):
-  return config_lib.build(
-      [*presets, method], dict(task=task, jit=jit, jit_policy=jit, **overrides))
+  return config_lib.build([*presets, method], dict(task=task, jit=jit, **overrides))
 
 
 def agent_bench(presets, method, task, jit, repeats, peak_size):
@@ -271,7 +272,7 @@ def loop(presets, method, task, jit, updates, intervals):
   with tempfile.TemporaryDirectory() as logdir:
     command = [
         sys.executable, 'train.py', '--configs', *presets, method, '--task', task,
-        '--logdir', logdir, '--jit', str(jit), '--jit_policy', str(jit), '--train_every', '5',
+        '--logdir', logdir, '--jit', str(jit), '--train_every', '5',
         '--pretrain', '1', '--prefill', str(prefill), '--log_every', str(log_every),
         '--steps', str(prefill + intervals * log_every + log_every // 2),
         '--eval_every', str(10 ** 9), '--checkpoint_every', str(10 ** 9)]
@@ -389,7 +390,7 @@ def markdown(result):
           f'{obs} {s["bytes_per_step_disk"]:.0f} B on disk, {s["bytes_per_step_memory"]:.0f} B '
           f'in memory (collected at {s["collect_steps_per_s"]:.0f} steps/s)'
           for obs, s in result['storage'].items()) + '.', '',
-      '| config | jit | method | update s | update CPU s | x Dreamer | model s | CEM s | GFLOP '
+      '| config | jit update / act | method | update s | update CPU s | x Dreamer | model s | CEM s | GFLOP '
       '| % peak | imagined/s | act ms | replan / other ms | loop frames/s (predicted) '
       '| loop CPU s/frame | first update s | RSS GiB | load |',
       '|' + ' --- |' * 18]
@@ -398,7 +399,8 @@ def markdown(result):
       x = r[method]
       act = x['act_ms']
       lines.append('| ' + ' | '.join([
-          r['config'], str(r['jit']).lower(), method, _spread(x['update_s']),
+          r['config'], f'{_bool_text(r["jit"])} / {_bool_text(r["sizes"]["jit_policy"])}',
+          method, _spread(x['update_s']),
           _spread(x['update_cpu_s']),
           f'{x["update_s"]["median"] / r["dreamer"]["update_s"]["median"]:.2f} / '
           f'{x["update_cpu_s"]["median"] / r["dreamer"]["update_cpu_s"]["median"]:.2f}',
@@ -414,6 +416,10 @@ def markdown(result):
           f'{x["peak_rss_gib"]:.2f} / {x["loop"]["peak_rss_gib"]:.2f}',
           f'{x["load_average"]:.1f} / {x["loop"]["load_average"]:.1f}']) + ' |')
   return '\n'.join(lines) + '\n'
+
+
+def _bool_text(value):
+  return str(value).lower()
 
 
 def _spread(s, fmt='{:.3g}'):
@@ -440,9 +446,10 @@ def main(argv=None):
   print(text)
   if args.out:
     args.out.write_text(json.dumps(result, indent=1) + '\n')
-  if args.markdown:
-    existing = args.markdown.read_text() if args.markdown.exists() else HEADER
-    args.markdown.write_text(existing + '\n' + text)
+  if args.markdown:  # The header is always the current one; sections accumulate below it.
+    existing = args.markdown.read_text() if args.markdown.exists() else ''
+    sections = existing[existing.index('\n## '):] if '\n## ' in existing else '\n'
+    args.markdown.write_text(HEADER + sections.rstrip('\n') + '\n\n' + text)
 
 
 def _bool(text):

@@ -208,22 +208,28 @@ class Replay:
   """Episodes in memory, sampled as fixed-length chunks that never cross an episode end."""
 
   def __init__(self, episodes=None, length=50, max_episodes=0, seed=0):
-    self._episodes = collections.OrderedDict(episodes or {})
+    self._episodes = collections.OrderedDict()
     self._length = length
     self._max_episodes = max_episodes
     self._random = np.random.RandomState(seed)
-    self._enforce_bound()
+    self.nbytes = 0  # Of the arrays held: what the process's memory may grow by.
+    for key, episode in (episodes or {}).items():
+      self.add(key, episode)
 
   def __len__(self):
     return len(self._episodes)
 
   def add(self, key, episode):
+    self._forget(key)
     self._episodes[key] = episode
-    self._enforce_bound()
-
-  def _enforce_bound(self):
+    self.nbytes += sum(v.nbytes for v in episode.values())
     while self._max_episodes and len(self._episodes) > self._max_episodes:
-      self._episodes.popitem(last=False)
+      self._forget(next(iter(self._episodes)))
+
+  def _forget(self, key):
+    episode = self._episodes.pop(key, None)
+    if episode is not None:
+      self.nbytes -= sum(v.nbytes for v in episode.values())
 
   @property
   def steps(self):

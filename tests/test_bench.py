@@ -18,6 +18,7 @@ def _stats(value):
 
 def test_tiny_benchmark_writes_every_field(tmp_path):
   out, markdown = tmp_path / 'bench.json', tmp_path / 'BENCHMARKS.md'
+  markdown.write_text('# Benchmarks\n\nAn old header.\n\n## 2020-01-01T00:00:00\n\nA section.\n')
   subprocess.run(
       [sys.executable, '-m', 'dreamer_lsp.bench', '--tiny', '--out', str(out),
        '--markdown', str(markdown)], cwd=REPO, check=True, timeout=300)
@@ -57,7 +58,10 @@ def test_tiny_benchmark_writes_every_field(tmp_path):
       'cem_population'] * min(c['cem_train_starts'], dreamer_imagined // c['horizon']) * c[
       'plan_horizon']
   text = markdown.read_text()
-  assert text.startswith('# Benchmarks') and '| debug | false |' in text
+  assert text.startswith('# Benchmarks') and '| debug | false / false | dreamer |' in text
+  # The header is replaced by the current one; earlier sections are kept, the new one appended.
+  assert 'An old header' not in text and '**update s**' in text
+  assert text.index('A section.') < text.index('| debug |') and text.count('\n## ') == 2
 
 
 # What an update computes; diagnostics such as the actor's entropy may be redefined.

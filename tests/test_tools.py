@@ -79,6 +79,11 @@ def test_replay_bound_drops_oldest_from_sampler():
   assert len(replay) == 2
   starts = {replay.sample()['vector'][0, 0] // 100 for _ in range(100)}
   assert starts == {3, 4}
+  one = sum(v.nbytes for v in _episode(10, 0).values())
+  assert replay.nbytes == 2 * one
+  replay.add('e5', _episode(10, 500))
+  replay.add('e5', _episode(10, 500))  # The same key again replaces, it doesn't add.
+  assert len(replay) == 2 and replay.nbytes == 2 * one
 
 
 def test_replay_dataset_shapes():
