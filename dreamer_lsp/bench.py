@@ -1,6 +1,7 @@
 """Benchmarks of Dreamer and LSP on this machine; see BENCHMARKS.md for how to read the results.
 
   python -m dreamer_lsp.bench --configs paper cpu --jit false true --markdown BENCHMARKS.md
+  python -m dreamer_lsp.bench --memory LOGDIR --markdown BENCHMARKS.md
 
 A config is `paper` (the defaults of configs.yaml) or presets joined by '+' (`cpu`,
 `dmc_vision+cpu`). For each config and jit setting, Dreamer and LSP are measured in their own
@@ -9,7 +10,8 @@ update time, FLOPs of an update (TF's profiler on the update's graph), imagined 
 acting time with batch 1 (LSP: CEM replan steps and the others), and the whole loop (train.py as
 a subprocess with one update per 5 frames). Once per run: the float32 matmul peak, the simulator
 limit and the bytes per stored env step. Timings: median over --repeats after a warm-up, with
-min and max.
+min and max. `--memory` instead reads a finished train.py run's logged memory, replay size and
+hours, to show whether the process grew beyond its replay over a long run.
 """
 import argparse
 import concurrent.futures
@@ -71,9 +73,13 @@ benchmark's own process counts: up to the number of cores).
   overhead (replay, tf.data, logging) or load. **loop CPU s/frame** is load-proof.
 - **first update s**: the first update: tracing (twice: variables are created) and XLA.
 - **RSS GiB**: peak resident memory of the measuring process / of train.py.
+- **memory sections** (`--memory LOGDIR`): a finished train.py run's logged resident memory
+  (`rss_mb`) against its replay's arrays (`replay_mb`); growth of their difference over the
+  run's second half would be a leak.
 - **jit update / act**: whether the update and the policy are compiled with XLA: `--jit` sets
   the update's; acting follows the config's `jit_policy` (true unless a preset turns it off), as
-  in train.py. (Sections before 2026-11-27 have one jit column, which set both.)
+  in train.py. (In sections with a single jit column, it set both.)
+- **commit**: the code measured (`git describe --always --dirty`), where the section gives it.
 """
 
 
@@ -302,6 +308,62 @@ def _cpu_seconds(pid):
   return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
+# Memory over a long run ---------------------------------------------------------------------------
+
+def memory(logdir, figure):
+  """From a train.py logdir: resident memory against the replay's own size over the run, and
+  the growth of the rest (RSS - replay) over the second half, fitted by least squares."""
+  from dreamer_lsp import plot
+  logdir = pathlib.Path(logdir)
+  metrics = plot.load_metrics(logdir)
+  needed = {'rss_mb', 'replay_mb', 'process_hours'}
+  if metrics.empty or not needed <= set(metrics.columns):
+    raise SystemExit(f'{logdir}/metrics.jsonl has no {sorted(needed)}: not a train.py run.')
+  rows = metrics.dropna(subset=sorted(needed))
+  steps, rss, replay = (rows[k].to_numpy(float) for k in ('step', 'rss_mb', 'replay_mb'))
+  rest = rss - replay
+  late = steps >= steps[-1] / 2
+  slope = np.polyfit(steps[late], rest[late], 1)[0] if late.sum() > 2 else float('nan')
+  config = config_lib.load_yaml(logdir / 'config.yaml')
+  defaults = config_lib.build([], {})
+  changed = {k: v for k, v in config.items() if k != 'logdir' and defaults.get(k) != v}
+  from matplotlib.figure import Figure
+  fig = Figure(figsize=(6, 3.5), tight_layout=True)
+  ax = fig.add_subplot()
+  for values, label in ((rss, 'resident (rss_mb)'), (replay, 'replay arrays (replay_mb)'),
+                        (rest, 'resident - replay')):
+    ax.plot(steps, values, label=label)
+  ax.set(xlabel='env frames', ylabel='MiB', title=f'{config["method"]} on {config["task"]}')
+  ax.legend()
+  figure.parent.mkdir(parents=True, exist_ok=True)
+  fig.savefig(figure, dpi=100)
+  return dict(
+      logdir=str(logdir), config=changed, frames=int(steps[-1]),
+      hours=float(rows['process_hours'].iloc[-1]), done=(logdir / 'done').exists(),
+      rss_mb=dict(first=rss[0], middle=float(np.interp(steps[-1] / 2, steps, rss)),
+                  last=rss[-1], max=rss.max()),
+      replay_mb=dict(first=replay[0], last=replay[-1]),
+      rest_growth_mb_per_100k_frames=float(slope * 1e5), figure=str(figure))
+
+
+def memory_markdown(result, markdown_dir):
+  lines = [f'## {result["date"]}: memory over a run', '', f'`{result["command"]}`', '']
+  for run in result['memory']:
+    figure = os.path.relpath(run['figure'], markdown_dir)
+    config = ' '.join(f'--{k} {v}' for k, v in run['config'].items())
+    rss, replay = run['rss_mb'], run['replay_mb']
+    lines += [
+        f'`train.py {config}` ({"finished" if run["done"] else "not finished"}): '
+        f'{run["frames"]} frames in {run["hours"]:.2f} h '
+        f'({run["frames"] / max(run["hours"], 1e-9) / 3600:.1f} frames/s). Resident memory '
+        f'{rss["first"]:.0f} MiB at the first log, {rss["middle"]:.0f} halfway, '
+        f'{rss["last"]:.0f} at the end (max {rss["max"]:.0f}); the replay\'s arrays '
+        f'{replay["first"]:.0f} -> {replay["last"]:.0f} MiB; resident minus replay grew by '
+        f'{run["rest_growth_mb_per_100k_frames"]:+.0f} MiB per 100k frames over the second '
+        'half (least squares).', '', f'![memory]({figure})', '']
+  return '\n'.join(lines)
+
+
 # Orchestration -----------------------------------------------------------------------------------
 
 def run(args):
@@ -309,7 +371,7 @@ def run(args):
   result = dict(
       date=datetime.datetime.now().isoformat(timespec='seconds'), machine=machine(),
       command=shlex.join(['python', '-m', 'dreamer_lsp.bench', *sys.argv[1:]]),
-      task=args.task, repeats=args.repeats, tiny=tiny)
+      commit=commit(), task=args.task, repeats=args.repeats, tiny=tiny)
   print(f'Machine: {result["machine"]}', flush=True)
   import tensorflow as tf
   result['machine']['tf_version'] = tf.__version__
@@ -360,6 +422,15 @@ def method_bench(presets, method, jit, args, result, peak_size):
   return measured
 
 
+def commit():
+  try:
+    return subprocess.run(
+        ['git', 'describe', '--always', '--dirty'], cwd=REPO, capture_output=True, text=True,
+        check=True).stdout.strip()
+  except (OSError, subprocess.CalledProcessError):
+    return 'unknown (not a git checkout)'
+
+
 def machine():
   cpu = re.search(r'model name\s*:\s*(.*)', pathlib.Path('/proc/cpuinfo').read_text())
   return dict(
@@ -376,7 +447,7 @@ def markdown(result):
       f'{m["nproc"]} cores, {m["cpu"]}, TensorFlow {m["tf_version"]}, Python {m["python"]}; '
       f'load average {load("load_average_start")} at the start, {load("load_average_end")} '
       'at the end.', '',
-      f'`{result["command"]}`', '',
+      f'`{result["command"]}` at commit {result["commit"]}', '',
       f'Task `{result["task"]}`, repeats {result["repeats"]}. Float32 matmul peak '
       f'({peak["size"]}x{peak["size"]}) at the start: '
       f'{_spread(peak["tf"]["gflops"], "{:.0f}")} GFLOP/s, '
@@ -433,9 +504,12 @@ def main(argv=None):
   parser.add_argument('--task', default='dmc_quadruped_walk')
   parser.add_argument('--repeats', type=int, default=None)
   parser.add_argument('--tiny', action='store_true', help='debug sizes, seconds: for tests')
+  parser.add_argument('--memory', nargs='+', metavar='LOGDIR', help='report these runs instead')
   parser.add_argument('--out', type=pathlib.Path)
   parser.add_argument('--markdown', type=pathlib.Path)
   args = parser.parse_args(argv)
+  if args.memory:
+    return report_memory(args)
   args.configs = args.configs or (['debug'] if args.tiny else ['paper', 'cpu'])
   args.jit = args.jit or ([False] if args.tiny else [False, True])
   args.repeats = args.repeats or (1 if args.tiny else 5)
@@ -446,10 +520,32 @@ def main(argv=None):
   print(text)
   if args.out:
     args.out.write_text(json.dumps(result, indent=1) + '\n')
-  if args.markdown:  # The header is always the current one; sections accumulate below it.
-    existing = args.markdown.read_text() if args.markdown.exists() else ''
-    sections = existing[existing.index('\n## '):] if '\n## ' in existing else '\n'
-    args.markdown.write_text(HEADER + sections.rstrip('\n') + '\n\n' + text)
+  if args.markdown:
+    append_section(args.markdown, text)
+
+
+def report_memory(args):
+  markdown_dir = (args.markdown or pathlib.Path('BENCHMARKS.md')).resolve().parent
+  date = datetime.datetime.now().isoformat(timespec='seconds')
+  result = dict(
+      date=date, command=shlex.join(['python', '-m', 'dreamer_lsp.bench', *sys.argv[1:]]),
+      memory=[
+          memory(logdir, markdown_dir / 'docs' / 'benchmarks' /
+                 f'memory_{date.replace(":", "")}_{index}.png')
+          for index, logdir in enumerate(args.memory)])
+  text = memory_markdown(result, markdown_dir)
+  print(text)
+  if args.out:
+    args.out.write_text(json.dumps(result, indent=1) + '\n')
+  if args.markdown:
+    append_section(args.markdown, text)
+
+
+def append_section(path, text):
+  """The header is always the current one; sections accumulate below it."""
+  existing = path.read_text() if path.exists() else ''
+  sections = existing[existing.index('\n## '):] if '\n## ' in existing else '\n'
+  path.write_text(HEADER + sections.rstrip('\n') + '\n\n' + text)
 
 
 def _bool(text):
