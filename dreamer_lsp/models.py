@@ -19,6 +19,21 @@ def _float():
   return tf_keras.mixed_precision.global_policy().compute_dtype
 
 
+def _mlp(module, x, layers, units, act, outputs):
+  """Dense layers over the last axis of x [..., F] -> [..., outputs]. They run on x flattened
+  to 2-D, where TF fuses each matmul with its bias and activation (Keras' Dense on a 3-D input
+  makes a tensordot that it can't fuse)."""
+  lead = tf.TensorShape(x.shape[:-1])
+  lead = lead.as_list() if lead.is_fully_defined() else tf.shape(x)[:-1]
+  x = tf.reshape(x, [-1, x.shape[-1]])
+  for index in range(layers):
+    x = module.get(f'h{index}', tfkl.Dense, units, act)(x)
+  x = module.get('hout', tfkl.Dense, outputs)(x)
+  if isinstance(lead, list):
+    return tf.reshape(x, lead + [outputs])
+  return tf.reshape(x, tf.concat([lead, [outputs]], 0))
+
+
 class RSSM(tools.Module):
   """Recurrent state-space model: deterministic GRU state and diagonal Gaussian stochastic state."""
 
@@ -155,10 +170,8 @@ class GaussianHead(tools.Module):
     self._max_logstd = float(np.log(max_std))
 
   def __call__(self, features):
-    x = features
-    for index in range(self._layers):
-      x = self.get(f'h{index}', tfkl.Dense, self._units, self._act)(x)
-    x = tf.cast(self.get('hout', tfkl.Dense, 2 * self._size)(x), tf.float32)
+    x = tf.cast(_mlp(self, features, self._layers, self._units, self._act, 2 * self._size),
+                tf.float32)
     mean, logstd = tf.split(x, 2, -1)
     logstd = self._max_logstd - tf.nn.softplus(self._max_logstd - logstd)
     logstd = self._min_logstd + tf.nn.softplus(logstd - self._min_logstd)
@@ -177,10 +190,8 @@ class DenseDecoder(tools.Module):
     self._act = _act(act)
 
   def __call__(self, features):
-    x = features
-    for index in range(self._layers):
-      x = self.get(f'h{index}', tfkl.Dense, self._units, self._act)(x)
-    x = self.get('hout', tfkl.Dense, int(np.prod(self._shape)))(x)
+    size = int(np.prod(self._shape))
+    x = _mlp(self, features, self._layers, self._units, self._act, size)
     x = tf.cast(tf.reshape(x, tf.concat([tf.shape(features)[:-1], self._shape], 0)), tf.float32)
     if self._dist == 'normal':
       return tfd.Independent(tfd.Normal(x, 1), len(self._shape))
@@ -204,10 +215,8 @@ class ActionDecoder(tools.Module):
 
   def __call__(self, features):
     raw_init_std = np.log(np.exp(self._init_std) - 1)
-    x = features
-    for index in range(self._layers):
-      x = self.get(f'h{index}', tfkl.Dense, self._units, self._act)(x)
-    x = tf.cast(self.get('hout', tfkl.Dense, 2 * self._size)(x), tf.float32)
+    x = tf.cast(_mlp(self, features, self._layers, self._units, self._act, 2 * self._size),
+                tf.float32)
     mean, std = tf.split(x, 2, -1)
     mean = self._mean_scale * tf.tanh(mean / self._mean_scale)
     std = tf.nn.softplus(std + raw_init_std) + self._min_std
