@@ -23,15 +23,11 @@ def _mlp(module, x, layers, units, act, outputs):
   """Dense layers over the last axis of x [..., F] -> [..., outputs]. They run on x flattened
   to 2-D, where TF fuses each matmul with its bias and activation (Keras' Dense on a 3-D input
   makes a tensordot that it can't fuse)."""
-  lead = tf.TensorShape(x.shape[:-1])
-  lead = lead.as_list() if lead.is_fully_defined() else tf.shape(x)[:-1]
+  shape = tf.concat([tf.shape(x)[:-1], [outputs]], 0)
   x = tf.reshape(x, [-1, x.shape[-1]])
   for index in range(layers):
     x = module.get(f'h{index}', tfkl.Dense, units, act)(x)
-  x = module.get('hout', tfkl.Dense, outputs)(x)
-  if isinstance(lead, list):
-    return tf.reshape(x, lead + [outputs])
-  return tf.reshape(x, tf.concat([lead, [outputs]], 0))
+  return tf.reshape(module.get('hout', tfkl.Dense, outputs)(x), shape)
 
 
 class RSSM(tools.Module):
