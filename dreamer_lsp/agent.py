@@ -43,16 +43,17 @@ class Dreamer(tools.Module):
     self._value = models.DenseDecoder((), 3, c.num_units, act=c.dense_act)
     self._actor = models.ActionDecoder(
         self._actdim, 4, c.num_units, c.dense_act, init_std=c.action_init_std)
-    mixed = c.precision == 16
     self._model_modules = [self._encode, self._dynamics, self._decode, self._reward]
     if c.pcont:
       self._model_modules.append(self._pcont)
-    self._model_opt = tools.Optimizer(
-        'model', c.model_lr, c.grad_clip, c.weight_decay, mixed=mixed)
-    self._value_opt = tools.Optimizer(
-        'value', c.value_lr, c.grad_clip, c.weight_decay, mixed=mixed)
-    self._actor_opt = tools.Optimizer(
-        'actor', c.actor_lr, c.grad_clip, c.weight_decay, mixed=mixed)
+    self._model_opt = self._optimizer('model', c.model_lr)
+    self._value_opt = self._optimizer('value', c.value_lr)
+    self._actor_opt = self._optimizer('actor', c.actor_lr)
+
+  def _optimizer(self, name, lr):
+    c = self._c
+    return tools.Optimizer(
+        name, lr, c.grad_clip, c.weight_decay, c.adam_eps, mixed=c.precision == 16)
 
   def modules(self):
     """Everything a checkpoint holds, by name (networks, optimizers, the step)."""

@@ -16,7 +16,6 @@ from tensorflow_probability import distributions as tfd
 
 from dreamer_lsp import agent
 from dreamer_lsp import models
-from dreamer_lsp import tools
 
 
 class LSP(agent.Dreamer):
@@ -24,16 +23,13 @@ class LSP(agent.Dreamer):
   def _build_model(self):
     super()._build_model()
     c = self._c
-    mixed = c.precision == 16
     self._skill_pred = models.GaussianHead(
         c.skill_dim, c.mlp_layers, c.mlp_units, c.dense_act, c.obs_std_min, c.obs_std_max)
-    self._skill_pred_opt = tools.Optimizer(
-        'skill_pred', c.skill_pred_lr, c.grad_clip, c.weight_decay, mixed=mixed)
+    self._skill_pred_opt = self._optimizer('skill_pred', c.skill_pred_lr)
     if c.skills == 'policy':
       self._skill_policy = models.GaussianHead(
           c.skill_dim, 2, c.num_units, c.dense_act, c.obs_std_min, c.obs_std_max)
-      self._skill_policy_opt = tools.Optimizer(
-          'skill_policy', c.highlevel_lr, c.grad_clip, c.weight_decay, mixed=mixed)
+      self._skill_policy_opt = self._optimizer('skill_policy', c.highlevel_lr)
 
   def modules(self):
     modules = super().modules()

@@ -25,14 +25,14 @@ class Module(tf.Module):
 
 
 class Optimizer(tf.Module):
-  """Adam with global-norm clipping over one group of variables."""
+  """Adam with global-norm clipping over one group of variables; under mixed precision, with
+  dynamic loss scaling."""
 
-  def __init__(self, name, lr, clip=None, wd=None, wdpattern=r'.*', mixed=False):
+  def __init__(self, name, lr, clip=None, wd=None, eps=1e-7, mixed=False):
     super().__init__(name=name)
     self._clip = clip
     self._wd = wd
-    self._wdpattern = wdpattern
-    self._opt = tf_keras.optimizers.Adam(lr, epsilon=1e-4)
+    self._opt = tf_keras.optimizers.Adam(lr, epsilon=eps)
     if mixed:
       self._opt = tf_keras.mixed_precision.LossScaleOptimizer(self._opt)
     self._mixed = mixed
@@ -41,29 +41,41 @@ class Optimizer(tf.Module):
   def variables(self):
     return self._opt.variables()
 
+  @property
+  def loss_scale(self):
+    return self._opt.loss_scale
+
   def __call__(self, tape, loss, modules):
-    """Returns the gradient norm; the update is skipped when it is not finite."""
+    """Returns the gradient norm; the update is skipped when it is not finite (and under mixed
+    precision the loss scale is lowered)."""
     variables = [v for m in modules for v in m.trainable_variables]
     if self._mixed:
-      loss = self._opt.get_scaled_loss(loss)
-    grads = tape.gradient(loss, variables)
-    if self._mixed:
-      grads = self._opt.get_unscaled_gradients(grads)
+      # The tape has closed over the unscaled loss: seeding the backward pass with d(scaled
+      # loss)/d(loss) scales every gradient exactly as scaling the loss inside the tape would.
+      seed = self._opt.get_scaled_loss(tf.ones_like(loss))
+      grads = self._opt.get_unscaled_gradients(tape.gradient(loss, variables, seed))
+    else:
+      grads = tape.gradient(loss, variables)
     grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
     norm = tf.linalg.global_norm(grads)
     finite = tf.math.is_finite(norm)
     if self._clip:
       grads, _ = tf.clip_by_global_norm(grads, self._clip, norm)
-    grads = [tf.where(finite, g, tf.zeros_like(g)) for g in grads]
-
-    def apply():
+    if self._mixed:
+      # The loss-scale optimizer must see a non-finite update: it skips it and lowers the scale.
+      grads = [tf.where(finite, g, g * np.nan) for g in grads]
       self._opt.apply_gradients(zip(grads, variables))
-      if self._wd:
-        for var in variables:
-          var.assign((1 - self._wd) * var)
-      return norm
+    else:
+      grads = [tf.where(finite, g, tf.zeros_like(g)) for g in grads]
+      tf.cond(finite, lambda: self._apply(grads, variables, norm), lambda: norm)
+    if self._wd:
+      for var in variables:
+        var.assign((1 - self._wd * tf.cast(finite, var.dtype)) * var)
+    return norm
 
-    return tf.cond(finite, apply, lambda: norm)
+  def _apply(self, grads, variables, norm):
+    self._opt.apply_gradients(zip(grads, variables))
+    return norm
 
 
 def static_scan(fn, inputs, start, reverse=False):
