@@ -159,7 +159,7 @@ class Dreamer(tools.Module):
       task_reward = self._reward(feat).mode()
       value = self._value(feat)
       intrinsic, skill_losses, skill_metrics = self._skill_objectives(
-          start, states, skills, feat, value.mode(), task_reward)
+          plan, start, states, skills, feat, value.mode(), task_reward)
       returns, discount = self._returns(feat, value.mode(), task_reward + intrinsic)
       actor_loss = -tf.reduce_mean(discount * returns)
       value_loss = -tf.reduce_mean(discount * value[:-1].log_prob(tf.stop_gradient(returns)))
@@ -233,7 +233,7 @@ class Dreamer(tools.Module):
     """None, or `choose(state, segment) -> skill` for the imagination."""
     return None
 
-  def _skill_objectives(self, start, states, skills, feat, value, task_reward):
+  def _skill_objectives(self, plan, start, states, skills, feat, value, task_reward):
     """Intrinsic reward [H, N], losses of the skill modules, metrics."""
     return 0.0, {}, {}
 

@@ -121,9 +121,12 @@ class LSP(agent.Dreamer):
     subset = tf.random.shuffle(tf.range(count))[:min(c.cem_train_starts, count)]
     mean, std, metrics = self.cem({k: tf.gather(v, subset) for k, v in start.items()}, groups=1)
     mean, std = mean[0], std[0]
-    mean += c.skill_noise * tf.random.normal(shape)
-    metrics['skill_entropy'] = tf.reduce_sum(tf.math.log(std)) + 0.5 * self.plan_length * (
-        c.skill_dim * math.log(2 * math.pi * math.e))
+    if c.skill_noise_per_rollout:
+      # mean + N(0, skill_noise) drawn for each rollout, then + std * N(0, I): one Gaussian.
+      std = tf.sqrt(std ** 2 + c.skill_noise ** 2)
+    else:
+      mean += c.skill_noise * tf.random.normal(shape)  # One draw for the whole update.
+    metrics['skill_entropy'] = tf.reduce_sum(_gaussian_entropy(std))
     return (mean, std), metrics
 
   def _skill_chooser(self, plan):
@@ -140,13 +143,17 @@ class LSP(agent.Dreamer):
 
     return choose
 
-  def _skill_objectives(self, start, states, skills, feat, value, task_reward):
+  def _skill_objectives(self, plan, start, states, skills, feat, value, task_reward):
     c = self._c
     horizon = task_reward.shape[0]
-    window = min(c.skill_duration, horizon)
+    window = skill_window(c)
     inputs, targets = self._skill_segments(start, states, skills, window)
     noisy = lambda x: x + c.skill_pred_noise * tf.random.normal(tf.shape(x), dtype=x.dtype)
     logprob = self._skill_pred(noisy(inputs)).log_prob(targets)
+    # Sec. 3.2's lower bound E[log q(z | {s}, s0)] + H[p(z | s0)], in nats: 0 when the predictor
+    # knows no more about a skill than the distribution it was drawn from.
+    mutual_info = tf.reduce_mean(logprob) + self._skill_entropy(
+        plan, start, states, len(targets))
     pred_logprob = self._skill_pred(noisy(tf.stop_gradient(inputs))).log_prob(targets)
     losses = {'skill_pred': -tf.reduce_mean(pred_logprob)}
     if c.intrinsic_baseline:
@@ -164,8 +171,26 @@ class LSP(agent.Dreamer):
       losses['skill_policy'] = -tf.reduce_mean(discount * returns)
     metrics = dict(
         intrinsic_reward=c.intrinsic_scale * tf.reduce_mean(logprob),
-        skill_pred_loss=losses['skill_pred'], skill_pred_logprob=tf.reduce_mean(pred_logprob))
+        skill_pred_loss=losses['skill_pred'], skill_pred_logprob=tf.reduce_mean(pred_logprob),
+        skill_mi=mutual_info,
+        skill_spread=tf.reduce_mean(tf.math.reduce_std(targets, axis=1)))
     return intrinsic, losses, metrics
+
+  def _skill_entropy(self, plan, start, states, segments):
+    """Mean entropy of the distributions that the first `segments` skills of the imagination
+    were drawn from: the plan's Gaussians, or the skill policy's at each segment's start."""
+    c = self._c
+    entropies = []
+    for segment in range(segments):
+      if plan is None:
+        step = segment * c.skill_duration
+        state = start if step == 0 else {k: v[step - 1] for k, v in states.items()}
+        dist = self._skill_policy(tf.stop_gradient(self._dynamics.get_feat(state)))
+        entropies.append(tf.reduce_mean(dist.entropy()))
+      else:
+        std = plan[1][min(segment, self.plan_length - 1)]
+        entropies.append(tf.reduce_sum(_gaussian_entropy(std)))
+    return tf.reduce_mean(tf.stack(entropies))
 
   def _skill_segments(self, start, states, skills, window):
     """Predictor inputs [segments, N, (window + 1) * F]: the state a skill starts from and the
@@ -189,6 +214,16 @@ class LSP(agent.Dreamer):
       metrics['skill_policy_grad_norm'] = self._skill_policy_opt(
           tape, losses['skill_policy'], [self._skill_policy])
     return metrics
+
+
+def _gaussian_entropy(std):
+  return tf.math.log(std) + 0.5 * math.log(2 * math.pi * math.e)
+
+
+def skill_window(config):
+  """How many states after its start the skill predictor reads: a skill's whole duration, or
+  the imagination horizon when that is shorter. Takes a Config or a saved config's dict."""
+  return min(config['skill_duration'], config['horizon'])
 
 
 def cem(score, groups, plan, dim, population, elites, iterations):

@@ -1,10 +1,12 @@
 """Compare the methods of a sweep: a Markdown table of scores and the learning curves.
 
-  python -m dreamer_lsp.report SWEEP_ROOT [--out DIR] [--metrics eval_return train_return]
-      [--bins 50]
+  python -m dreamer_lsp.report SWEEP_ROOT [--out DIR] [--metrics eval_return train_return
+      skill_mi skill_spread] [--bins 50]
 
 Writes DIR/report.md (DIR defaults to SWEEP_ROOT/report) and DIR/METRIC.png for every metric
-that the runs record. Per task and method, over seeds as mean ± std:
+that the runs record (the skill metrics only exist for skill agents: `skill_mi`, the mutual
+information bound of Sec. 3.2 in nats, and `skill_spread`, the std of the imagined skills within
+an update). Per task and method, over seeds as mean ± std:
 - final: the mean of the metric over the last 10% of the steps of a run;
 - AUC: the area under the metric-vs-steps curve divided by the steps it spans, i.e. the average
   over training, which rewards learning early;
@@ -36,7 +38,7 @@ def scores(runs):
 def table(scores):
   """Markdown table with one row per task and method."""
   def stats(values):
-    return f'{values.mean():.1f} ± {values.std(ddof=0):.1f}'
+    return f'{values.mean():.2f} ± {values.std(ddof=0):.2f}'
   lines = [
       '| task | method | final | AUC | seeds | steps |',
       '| --- | --- | ---: | ---: | ---: | ---: |']
@@ -47,7 +49,10 @@ def table(scores):
   return lines
 
 
-def report(root, out, metrics=('eval_return', 'train_return'), bins=50):
+METRICS = ('eval_return', 'train_return', 'skill_mi', 'skill_spread')
+
+
+def report(root, out, metrics=METRICS, bins=50):
   """Write out/report.md and a figure per metric; returns the scores of every run."""
   out = pathlib.Path(out)
   out.mkdir(parents=True, exist_ok=True)
@@ -72,7 +77,7 @@ def main(argv=None):
       formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('root', type=pathlib.Path)
   parser.add_argument('--out', type=pathlib.Path)
-  parser.add_argument('--metrics', nargs='+', default=['eval_return', 'train_return'])
+  parser.add_argument('--metrics', nargs='+', default=list(METRICS))
   parser.add_argument('--bins', type=int, default=50)
   args = parser.parse_args(argv)
   out = args.out or args.root / 'report'

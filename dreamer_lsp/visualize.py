@@ -22,7 +22,10 @@ DIR (default LOGDIR/skills) gets:
   diversity.json  `spread`, the mean pairwise distance between the skills' final positions (or
                   vectors), and `travel`, their mean distance from the start, and the `basis`
                   they were measured in. Skills that collapsed to one motion overlap: spread
-                  near 0 where travel is not.
+                  near 0 where travel is not. With actions sampled from the actor instead of
+                  its mode: `spread_sampled` of the skills, `spread_one_skill` of the first
+                  skill in every rollout (sampling noise alone), and `diversity`, their ratio:
+                  about 1 when skills change nothing, well above 1 when they lead apart.
 """
 import argparse
 import json
@@ -54,9 +57,13 @@ def visualize(logdir, out, skills=8, steps=40, seed=0, size=None):
   if size and c.obs == 'pixels':
     raise ValueError(f'{logdir} is a run on pixels: its frames must keep their size {c.size}.')
   tf.random.set_seed(seed)  # The posterior samples its stochastic state.
-  envs = [envs_lib.make_env(
-      c.task, obs=c.obs, action_repeat=c.action_repeat, time_limit=c.time_limit,
-      size=tuple(size or c.size), seed=seed, render=True) for _ in range(skills)]
+
+  def make_envs(render):  # Alike: every env starts from the same state.
+    return [envs_lib.make_env(
+        c.task, obs=c.obs, action_repeat=c.action_repeat, time_limit=c.time_limit,
+        size=tuple(size or c.size), seed=seed, render=render) for _ in range(skills)]
+
+  envs = make_envs(render=True)
   try:
     obs_space = {k: v for k, v in envs[0].obs_space.items() if not k.startswith('log_')}
     agent = train.make_agent(c, obs_space, envs[0].act_space)
@@ -70,6 +77,8 @@ def visualize(logdir, out, skills=8, steps=40, seed=0, size=None):
   finally:
     for env in envs:
       env.close()
+  noise = sampled_spreads(
+      skill_policy(agent, sample=True), lambda: make_envs(render=c.obs == 'pixels'), z, steps)
   out.mkdir(parents=True, exist_ok=True)
   composites = [composite(f) for f in frames.transpose(1, 0, 2, 3, 4)]
   for index, image in enumerate(composites):
@@ -80,27 +89,50 @@ def visualize(logdir, out, skills=8, steps=40, seed=0, size=None):
   even = [(0, 0), (0, video.shape[1] % 2), (0, video.shape[2] % 2), (0, 0)]  # For H.264.
   video = np.pad(video, even, constant_values=255)
   imageio.mimsave(out / 'skills.mp4', list(video), fps=10, macro_block_size=1)
-  final = trace[-1]
-  distances = np.linalg.norm(final[:, None] - final[None], axis=-1)
   stats = dict(
-      spread=float(distances.sum() / max(skills * (skills - 1), 1)),
-      travel=float(np.linalg.norm(final - trace[0], axis=-1).mean()),
+      spread=spread(trace[-1]),
+      travel=float(np.linalg.norm(trace[-1] - trace[0], axis=-1).mean()),
+      **noise, diversity=noise['spread_sampled'] / max(noise['spread_one_skill'], 1e-12),
       basis=basis, skills=skills, steps=len(trace) - 1, seed=seed)
   (out / 'diversity.json').write_text(json.dumps(stats, indent=2) + '\n')
   plot_paths(trace, basis, stats, out / 'diversity.png', f'{c.task}, {c.method}')
   return stats
 
 
-def skill_policy(agent):
-  """act(obs, state, skill) -> action, state, model features: the actor's mode under fixed
-  skills [N, skill_dim] on the posterior state, as the agent's policy with training=False."""
+def spread(final):
+  """Mean pairwise distance between the rollouts' final positions [N, D]."""
+  distances = np.linalg.norm(final[:, None] - final[None], axis=-1)
+  return float(distances.sum() / max(len(final) * (len(final) - 1), 1))
+
+
+def sampled_spreads(act, make_envs, skills, steps):
+  """With actions sampled from the actor: the spread of the different skills, and that of the
+  first skill held by every rollout, i.e. what sampling noise alone spreads."""
+  spreads = {}
+  held = {'spread_sampled': skills, 'spread_one_skill': np.repeat(skills[:1], len(skills), 0)}
+  for name, z in held.items():
+    envs = make_envs()
+    try:
+      _, trace, _ = rollout(act, envs, [env.reset() for env in envs], z, steps, render=False)
+    finally:
+      for env in envs:
+        env.close()
+    spreads[name] = spread(trace[-1])
+  return spreads
+
+
+def skill_policy(agent, sample=False):
+  """act(obs, state, skill) -> action, state, model features: the actor's mode (or a sample)
+  under fixed skills [N, skill_dim] on the posterior state, as the agent's policy with
+  training=False (True)."""
 
   @tf.function
   def step(obs, latent, action, skill):
     embed = agent._encode(agent._preprocess(obs))
     latent, _ = agent._dynamics.obs_step(latent, action, embed)
     feat = agent._dynamics.get_feat(latent)
-    action = models.tanh_normal_mode(agent._actor(agent._actor_input(feat, skill)))
+    dist = agent._actor(agent._actor_input(feat, skill))
+    action = dist.sample() if sample else models.tanh_normal_mode(dist)
     return tf.cast(action, tf.float32), latent, feat
 
   def act(obs, state, skill):
@@ -113,12 +145,14 @@ def skill_policy(agent):
   return act
 
 
-def rollout(act, envs, obs, skills, steps):
-  """Frames [T + 1, N, H, W, 3], and positions or vectors [T + 1, N, D] and their name."""
+def rollout(act, envs, obs, skills, steps, render=True):
+  """Frames [T + 1, N, H, W, 3] (none without `render`), and positions or vectors [T + 1, N, D]
+  and their name."""
   basis = next((k for k in (*POSITIONS, 'vector') if k in obs[0]), 'features')
   frames, trace, state, done = [], [], None, [False]
   for t in range(steps + 1):
-    frames.append([env.render() for env in envs])
+    if render:
+      frames.append([env.render() for env in envs])
     action, state, feat = act(obs, state, skills)
     trace.append(
         feat if basis == 'features' else
@@ -173,7 +207,8 @@ def plot_paths(trace, basis, stats, out, title):
   ax.scatter(*trace[0, 0], color='black', marker='s', s=40, zorder=4, label='start')
   ax.set_title(
       f'{title}: {stats["skills"]} skills, {stats["steps"]} steps\n'
-      f'spread {stats["spread"]:.3g}, travel {stats["travel"]:.3g}')
+      f'spread {stats["spread"]:.3g}, travel {stats["travel"]:.3g}, '
+      f'diversity {stats["diversity"]:.3g}')
   ax.set_xlabel(labels[0])
   ax.set_ylabel(labels[1])
   ax.set_aspect('equal', adjustable='datalim')
@@ -202,7 +237,8 @@ def main(argv=None):
     print(f'error: {e}', file=sys.stderr)
     return 1
   print(f'Wrote {out}: spread {stats["spread"]:.4g}, travel {stats["travel"]:.4g} '
-        f'({stats["basis"]}).')
+        f'({stats["basis"]}), diversity {stats["diversity"]:.3g} (sampled spread of the skills '
+        f'{stats["spread_sampled"]:.4g}, of one skill {stats["spread_one_skill"]:.4g}).')
   return 0
 
 

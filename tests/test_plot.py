@@ -127,7 +127,7 @@ def test_report(root, tmp_path):
   assert lsp.final == pytest.approx(np.mean([910, 1010]))  # Steps 900 and 1000.
   assert lsp.auc == pytest.approx(500 + 10)  # The average of a line from 10 to 1010.
   text = (tmp_path / 'report/report.md').read_text()
-  assert '| walk | lsp | 960.0 ± 8.2 | 510.0 ± 8.2 | 3 | 1,000 |' in text
+  assert '| walk | lsp | 960.00 ± 8.16 | 510.00 ± 8.16 | 3 | 1,000 |' in text
   assert '| walk | dreamer |' in text and '| 3 | 600 |' in text
   assert '![eval_return](eval_return.png)' in text
   assert (tmp_path / 'report/eval_return.png').stat().st_size > 10_000

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from dreamer_lsp import lsp
 from dreamer_lsp import models
+from tensorflow_probability import distributions as tfd
 
 
 def test_cem_converges_to_the_optimum_of_a_quadratic():
@@ -65,3 +66,23 @@ def test_intrinsic_reward_rises_only_when_skills_change_the_states():
   uninformative = _train_predictor(False)
   assert informative > prior + 3.0, (informative, prior)
   assert abs(uninformative - prior) < 0.3, (uninformative, prior)
+
+
+def test_mutual_information_estimate_matches_closed_forms(monkeypatch, spaces):
+  """Random skills are drawn from N(0, I). A predictor that ignores the states and says N(0, s)
+  scores E[log q] + H[p] = d/2 (1 - 1/s^2 - log s^2): 0 nats for s = 1, less otherwise."""
+  import train
+  from conftest import debug_config, random_batch
+  config = debug_config('random_skills', batch_size=32, batch_length=32)
+  agent = train.make_agent(config, *spaces)
+  agent.train(random_batch(config))
+  monkeypatch.setattr(agent, '_train_skills', lambda tape, losses: {})
+  data = agent._preprocess(random_batch(config, seed=1))
+  post, _ = agent._dynamics.observe(agent._encode(data), data['action'])
+  start = {k: tf.reshape(v, [-1] + v.shape[2:].as_list()) for k, v in post.items()}
+  for scale in (1.0, 0.7, 2.0):
+    monkeypatch.setattr(agent, '_skill_pred', lambda inputs: tfd.Independent(tfd.Normal(
+        tf.zeros(inputs.shape[:-1] + (config.skill_dim,)), scale), 1))
+    expected = config.skill_dim / 2 * (1 - 1 / scale ** 2 - math.log(scale ** 2))
+    estimate = float(agent._train_behavior(start)['skill_mi'])
+    assert abs(estimate - expected) < 0.3, (scale, estimate, expected)

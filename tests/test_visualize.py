@@ -43,6 +43,9 @@ def test_skills_from_one_start(logdir, tmp_path):
   assert stats['basis'] == 'log_pos' and stats['steps'] == 10 and stats['skills'] == 3
   assert np.isfinite(stats['spread']) and stats['spread'] > 0
   assert np.isfinite(stats['travel']) and stats['travel'] > 0
+  # Sampled actions spread even one skill's rollouts; the ratio compares the skills to that.
+  assert stats['spread_one_skill'] > 0
+  assert stats['diversity'] == pytest.approx(stats['spread_sampled'] / stats['spread_one_skill'])
 
 
 def test_runs_without_skills_or_checkpoint_are_refused(logdir, tmp_path, capsys):
@@ -73,6 +76,6 @@ def test_composite_draws_every_position_over_the_background():
 
 def test_paths_of_vectors_use_principal_components(tmp_path):
   trace = np.random.RandomState(0).randn(6, 3, 10)
-  stats = dict(skills=3, steps=5, spread=1.0, travel=1.0)
+  stats = dict(skills=3, steps=5, spread=1.0, travel=1.0, diversity=1.0)
   visualize.plot_paths(trace, 'vector', stats, tmp_path / 'paths.png', 'test')
   assert (tmp_path / 'paths.png').stat().st_size > 10_000

@@ -10,7 +10,7 @@ from . import process as process_lib
 from . import rewards
 from . import wrappers
 from .gym_adapter import GymAdapter
-from .point import PointReach
+from .point import Point
 
 DMC = (
     'cartpole_balance', 'cartpole_swingup', 'cheetah_run', 'hopper_hop', 'pendulum_swingup',
@@ -62,8 +62,8 @@ def wrap(env, task='custom', obs='features', action_repeat=2, time_limit=1000, s
 
 
 def _raw(task, seed, size, renders):
-  if task == 'point_reach':
-    return PointReach(seed, size)
+  if task.startswith('point_'):
+    return Point(task, seed, size)
   if task.startswith('gym:'):
     if renders:
       raise ValueError(f'Rendering is not supported for gymnasium envs ({task}).')

@@ -40,11 +40,16 @@ def sparse_goal(log):
   return (_distance(log) < GOAL_RADIUS).astype(np.float32)
 
 
+def no_reward(log):
+  return np.zeros(np.shape(log['log_pos'])[:-1], np.float32)
+
+
 def point(log):
   return np.exp(-((log['log_pos'] - POINT_GOAL) ** 2).sum(-1) / 0.5)
 
 
 REWARDS = {
+    'point_open': no_reward,
     'point_reach': point,
     'quadruped_cove': sparse_goal,
     'quadruped_getup_walk': walk,
