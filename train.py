@@ -38,6 +38,10 @@ def validate(config):
     if config[key] not in choices:
       raise config_lib.ConfigError(
           f'Config key {key!r} must be one of {list(choices)}, got {config[key]!r}.')
+  if not config.train_actor and not config.transfer_from:
+    raise config_lib.ConfigError(
+        'train_actor: False (lsp_fixed_policy) freezes the low-level policy, so it needs a '
+        'trained one: give the source run with --transfer_from LOGDIR.')
   if not config.task.startswith('gym:') and config.task not in envs.TASKS:
     close = difflib.get_close_matches(config.task, envs.TASKS, n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ''
@@ -233,13 +237,30 @@ class Run:
       print(f'Resumed from {path} at step {self.step}.')
       return
     if c.transfer_from:
-      source = self._tf.train.Checkpoint(**self.agent.networks())
+      source = self._tf.train.Checkpoint(**self._transferred_networks())
       path = tools.load_checkpoint(
           source, pathlib.Path(c.transfer_from) / 'checkpoint', partial=True)
       print(f'Initialised the networks from {path}.')
     for _ in range(c.pretrain - 1):
       self._update()
     self.logger.write()
+
+  def _transferred_networks(self):
+    """The networks a transfer restores. The skill predictor reads windows of
+    min(skill_duration, horizon) states, so when the target changes that length (Obstacles ->
+    Cove: K 10 -> 30) its input size differs and it alone starts afresh."""
+    from dreamer_lsp import lsp
+    networks = self.agent.networks()
+    path = pathlib.Path(self.c.transfer_from) / 'config.yaml'
+    if not path.exists():
+      raise self._tools.CheckpointError(f'{path} is missing: not a logdir of train.py.')
+    source = config_lib.load_yaml(path)
+    window, source_window = lsp.skill_window(self.c), lsp.skill_window(source)
+    if 'skill_pred' in networks and window != source_window:
+      del networks['skill_pred']
+      print(f'The skill predictor starts afresh: it reads windows of {window} states, the '
+            f"source's of {source_window}.")
+    return networks
 
   def _update(self):
     self.updates += 1

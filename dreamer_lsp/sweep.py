@@ -1,7 +1,7 @@
 """Train every run of a sweep file, in parallel here or as tasks on a Ray cluster.
 
   python -m dreamer_lsp.sweep SWEEP.yaml [--root DIR] [--workers N] [--threads T]
-      [--ray ADDRESS] [--gpus G] [--dry-run] [--train-cmd CMD]
+      [--ray ADDRESS] [--gpus G] [--dry-run] [--smoke] [--train-cmd CMD]
 
 A sweep file (see sweeps/) crosses tasks, methods, grid values and seeds:
 
@@ -25,7 +25,9 @@ sweep's `debug` shrinks every method); flags in the order overrides, task, metho
 null flag is left out (`task: null` where a preset sets the task). Text flags may name the run's
 task, method, seed, grid values and other flags in braces, e.g. for transfer (paper_transfer.yaml):
 `transfer_from: logdir/source/{task}/{method}/seed{seed}` and `relabel_from: '{transfer_from}'`.
-Runs with a `done` file are skipped; the others are started with their command, which resumes them.
+`--smoke` first checks that a sweep runs at all: every task and every method once at `debug`
+sizes, 100 steps each (give it its own --root). Runs with a `done` file are skipped; the others
+are started with their command, which resumes them.
 
 Locally, --workers runs (default: cores // --threads) train at once with --threads threads each.
 With --ray ADDRESS ('auto', 'ray://HEAD:10001', or 'local' to start Ray here), every run is a Ray
@@ -85,6 +87,28 @@ def expand(sweep, root):
         for arg in (f'--{key}', _arg(value))]
     runs.append(Run(logdir, {'task': task, 'method': name}, args))
   return runs
+
+
+def smoke(runs):
+  """A quick check of a sweep before it is launched for real: seed 0 (the first seed) of a
+  subset that starts every task and every method at least once, each run at `debug` sizes for a
+  few hundred steps. Presets and flags of the sweep still win over `debug` (a transfer's longer
+  skills stay), except the run length."""
+  tasks, methods, chosen = set(), set(), []
+  for run in runs:
+    first_seed = run.logdir.name == runs[0].logdir.name
+    if not first_seed or (run.labels['task'] in tasks and run.labels['method'] in methods):
+      continue
+    tasks.add(run.labels['task'])
+    methods.add(run.labels['method'])
+    args = ['--configs', 'debug'] + run.args[1:] + [
+        arg for key, value in SMOKE_FLAGS.items() for arg in (f'--{key}', str(value))]
+    chosen.append(Run(run.logdir, run.labels, args))
+  return chosen
+
+
+SMOKE_FLAGS = dict(
+    steps=100, prefill=50, eval_every=100, eval_episodes=1, log_every=50, checkpoint_every=100)
 
 
 def _axis(entries, default):
@@ -148,11 +172,16 @@ def main(argv=None):
   parser.add_argument('--gpus', type=float, default=0, help='GPUs of one run on Ray')
   parser.add_argument('--dry-run', action='store_true', help='print the commands only')
   parser.add_argument(
+      '--smoke', action='store_true',
+      help='check the sweep: every task and method once, seed 0, debug sizes, 100 steps')
+  parser.add_argument(
       '--train-cmd', default=f'{shlex.quote(sys.executable)} train.py',
       help='command that the run arguments are appended to, run in the repo root')
   args = parser.parse_args(argv)
   root = (args.root or REPO / 'logdir' / args.sweep.stem).resolve()
   runs = expand(YAML(typ='safe', pure=True).load(args.sweep), root)
+  if args.smoke:
+    runs = smoke(runs)
   todo = [run for run in runs if not (run.logdir / 'done').exists()]
   print(f'{len(runs)} runs in {root}: {len(runs) - len(todo)} done, {len(todo)} to train.')
   cmd = shlex.split(args.train_cmd)

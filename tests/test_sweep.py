@@ -209,3 +209,29 @@ def test_tiny_sweep_end_to_end_with_train_py(tmp_path):
   assert (root / 'report/train_return.png').exists()
   result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
   assert result.returncode == 0 and '4 done, 0 to train' in result.stdout
+
+
+def test_every_shipped_sweep_runs_end_to_end_at_debug_sizes(tmp_path):
+  """`--smoke` of every file in sweeps/ with the real train.py: every task and method starts,
+  trains and evaluates; the transfer sweep loads the runs of its source sweep (K and H change
+  for Obstacles -> Cove)."""
+  files = sorted((REPO / 'sweeps').glob('*.yaml'))
+  # Sources before the sweeps that load them.
+  files.sort(key=lambda path: 'transfer_from' in path.read_text())
+  for path in files:
+    text = path.read_text().replace(
+        'logdir/paper_transfer_source', str(tmp_path / 'paper_transfer_source'))
+    (tmp_path / path.name).write_text(text)
+    root = tmp_path / path.stem
+    result = subprocess.run(
+        [sys.executable, '-m', 'dreamer_lsp.sweep', str(tmp_path / path.name), '--smoke',
+         '--root', str(root)], cwd=REPO, capture_output=True, text=True, timeout=1800)
+    logs = '\n'.join(log.read_text()[-2000:] for log in root.rglob('stdout.log'))
+    assert result.returncode == 0, (path.name, result.stdout, logs)
+    runs = [run.parent for run in root.rglob('done')]
+    assert runs, path.name
+    for run in runs:
+      assert (run / 'checkpoint' / 'variables.index').exists(), run
+    if 'transfer_from' in text:
+      assert 'Initialised the networks from' in logs
+      assert 'The skill predictor starts afresh' in logs  # Obstacles -> Cove: K 10 -> 30.

@@ -42,3 +42,9 @@ def test_skill_noise_is_added_after_the_cem_only(monkeypatch):
   np.testing.assert_allclose(stds, 0.5)  # The CEM's spread is kept as it is.
   assert abs(means.mean() - 2.0) < 0.02  # Its mean moves by N(0, skill_noise) noise.
   assert abs(means.std() - 0.1) < 0.02
+
+
+def test_a_frozen_policy_needs_a_source_run(tmp_path, capsys):
+  assert train.main(['--configs', 'debug', 'lsp_fixed_policy', '--logdir', str(tmp_path)]) == 2
+  assert 'give the source run with --transfer_from' in capsys.readouterr().err
+  assert not (tmp_path / 'config.yaml').exists()
