@@ -76,6 +76,10 @@ def main(argv):
   except Interrupted as e:
     print(f'Interrupted by signal {e.args[0]}: checkpoint saved; run the same command to resume.')
     return 128 + e.args[0]
+  except tools.WriteError as e:
+    print(f'error: {e} The last checkpoint and the saved episodes are intact: free space and '
+          'run the same command to resume.', file=sys.stderr)
+    return 1
   except (tools.CheckpointError, tools.EpisodeError, tools.EnvError, FloatingPointError,
           config_lib.ConfigError) as e:
     print(f'error: {e}', file=sys.stderr)
@@ -110,7 +114,7 @@ class Run:
     self.obs_space = {
         k: v for k, v in self.train_envs[0].obs_space.items() if not k.startswith('log_')}
     self.act_space = self.train_envs[0].act_space
-    self.fresh = not (self.logdir / 'checkpoint').exists()
+    self.fresh = not tools.has_checkpoint(self.logdir / 'checkpoint')
     if self.fresh and c.relabel_from:
       self._relabel_source_episodes()
     episodes = tools.load_episodes(self.logdir / 'train_eps')

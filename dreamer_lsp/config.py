@@ -5,6 +5,7 @@ mistake (unknown key or preset, bad value) raises ConfigError with a message nam
 and the closest valid names; train.py turns it into exit code 2.
 """
 import difflib
+import os
 import pathlib
 
 from ruamel.yaml import YAML
@@ -39,10 +40,13 @@ class Config(dict):
     return result
 
   def save(self, path):
+    """Writes a temp file, then renames it: a kill never leaves a half-written config."""
     yaml = YAML(typ='safe', pure=True)
     yaml.default_flow_style = False
-    with open(path, 'w') as f:
+    temp = pathlib.Path(f'{path}.tmp')
+    with temp.open('w') as f:
       yaml.dump(dict(self), f)
+    os.replace(temp, path)
 
 
 def _unknown(kind, name, valid):
