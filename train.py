@@ -5,7 +5,6 @@
 Config errors exit with code 2 before TensorFlow is imported; see configs.yaml for every key.
 """
 import contextlib
-import difflib
 import os
 import pathlib
 import random
@@ -20,10 +19,6 @@ from dreamer_lsp import config as config_lib
 RESUMABLE_KEYS = {
     'steps', 'eval_every', 'eval_episodes', 'log_every', 'eval_video', 'checkpoint_every',
     'max_nonfinite', 'max_episodes', 'env_error', 'jit', 'jit_policy', 'logdir'}
-CHOICES = {
-    'obs': ('features', 'pixels'), 'skills': ('none', 'cem', 'random', 'policy'),
-    'precision': (16, 32), 'env_error': ('stop', 'continue')}
-
 
 class Interrupted(BaseException):
   """SIGINT or SIGTERM; a BaseException so that no `except Exception` swallows it."""
@@ -31,18 +26,9 @@ class Interrupted(BaseException):
 
 def validate(config):
   """Checks what the types alone don't; raises ConfigError naming the problem."""
-  from dreamer_lsp import envs
   if not config.logdir:
     raise config_lib.ConfigError('--logdir is required.')
-  for key, choices in CHOICES.items():
-    if config[key] not in choices:
-      raise config_lib.ConfigError(
-          f'Config key {key!r} must be one of {list(choices)}, got {config[key]!r}.')
-  if not config.task.startswith('gym:') and config.task not in envs.TASKS:
-    close = difflib.get_close_matches(config.task, envs.TASKS, n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ''
-    raise config_lib.ConfigError(
-        f'Unknown task {config.task!r}.{hint} Tasks: {", ".join(envs.TASKS)}, or gym:<id>.')
+  config_lib.check(config)
   saved = pathlib.Path(config.logdir) / 'config.yaml'
   if saved.exists():
     previous = config_lib.load_yaml(saved)
