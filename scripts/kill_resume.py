@@ -56,7 +56,7 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
   parser.add_argument('--iterations', type=int, default=50)
   parser.add_argument('--root', type=pathlib.Path, default=REPO / 'logdir' / 'kill_resume')
-  parser.add_argument('--steps', type=int, default=1500, help='of each run')
+  parser.add_argument('--steps', type=int, default=5000, help='of each run')
   parser.add_argument('--max-delay', type=float, default=30, help='seconds before the kill')
   parser.add_argument('--max-minutes', type=float, default=float('inf'),
                       help='stop killing after this long; the last run then finishes')
@@ -70,6 +70,7 @@ def main():
     if time.time() - start > 60 * args.max_minutes:
       print(f'Stopped after {iteration} iterations ({args.max_minutes} minutes).')
       break
+    launched = time.time()
     process = subprocess.Popen(
         command(logdir, args.steps), cwd=REPO, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
@@ -78,7 +79,8 @@ def main():
     except subprocess.TimeoutExpired:
       process.kill()
       kills += 1
-      in_save += (logdir / 'checkpoint.tmp').exists()
+      temp = logdir / 'checkpoint.tmp'  # Made by this launch: the kill hit a save.
+      in_save += temp.exists() and temp.stat().st_mtime >= launched
     output = process.communicate()[0]
     saved |= episodes(logdir)
     code = process.returncode
