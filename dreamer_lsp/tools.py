@@ -5,6 +5,7 @@ import io
 import json
 import os
 import pathlib
+import re
 import shutil
 import uuid
 import warnings
@@ -458,6 +459,7 @@ def _write_failed(what, path, error):
   """One line: what could not be written, where, why, and the space left there."""
   reason = getattr(error, 'strerror', None) or getattr(error, 'message', None) or str(error)
   reason = (reason.strip().splitlines() or [type(error).__name__])[0]
+  reason = re.sub(r'\{\{.*?\}\}\s*|\s*\[Op:\w+\]', '', reason)  # TF's op names.
   return f'Cannot write {what} to {path}: {reason}; {_free_space(path)} free there.'
 
 

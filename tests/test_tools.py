@@ -188,7 +188,9 @@ class _FullDisk:
 
 @pytest.mark.parametrize('error', [
     OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
-    tf.errors.ResourceExhaustedError(None, None, 'No space left on device')])
+    tf.errors.ResourceExhaustedError(None, None, (  # As TF words it on a full tmpfs.
+        '{{function_node __wrapped__MergeV2Checkpoints_device_/job:localhost/replica:0/task:0/'
+        'device:CPU:0}} No space left on device [Op:MergeV2Checkpoints]'))])
 def test_checkpoint_write_on_a_full_disk_keeps_the_last_one(tmp_path, error):
   module = _Counter()
   checkpoint = tf.train.Checkpoint(counter=module)
