@@ -17,7 +17,8 @@ CONFIGS = pathlib.Path(__file__).resolve().parent.parent / 'configs.yaml'
 # The valid values of each key: the choices (a tuple), or an interval whose square bracket
 # includes its bound and whose parenthesis excludes it, so that NaN and inf are outside every
 # interval. A list's interval holds for each item. Every numeric key of configs.yaml has one
-# (tests/test_config.py fails on a key without), so that no value crashes the run later.
+# (tests/test_config.py fails on a key without), so that a bad value stops the run at once, not
+# deep in TensorFlow or silently.
 VALID = {
     # Run.
     'seed': '[0, 2147483647]',

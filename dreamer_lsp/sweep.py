@@ -51,8 +51,8 @@ from dreamer_lsp import config as config_lib
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # The keys of a sweep file and the YAML types their values may have.
 KEYS = {
-    'configs': list, 'methods': (list, dict), 'tasks': (list, dict), 'seeds': list,
-    'overrides': dict, 'grid': dict, 'exclude': list}
+    'configs': (list,), 'methods': (list, dict), 'tasks': (list, dict), 'seeds': (list,),
+    'overrides': (dict,), 'grid': (dict,), 'exclude': (list,)}
 REQUIRED = ('methods', 'tasks', 'seeds')
 # The threads of one run's math: TensorFlow's intra-op pool and OpenMP.
 THREAD_VARS = ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS')
@@ -109,7 +109,8 @@ def load(path):
       raise config_lib.ConfigError(
           config_lib._unknown('sweep key', key, KEYS) + f' Keys: {", ".join(KEYS)}.')
     if value is not None and not isinstance(value, KEYS[key]):
-      raise config_lib.ConfigError(f'Sweep key {key!r} has the wrong form: {value!r}.')
+      forms = ' or '.join(form.__name__ for form in KEYS[key])
+      raise config_lib.ConfigError(f'Sweep key {key!r} must be a {forms}, got {value!r}.')
   for key in REQUIRED:
     if not sweep.get(key):
       raise config_lib.ConfigError(f'The sweep file names no {key}.')

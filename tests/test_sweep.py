@@ -120,6 +120,7 @@ GOOD = {'configs': ['debug'], 'methods': ['lsp', 'dreamer'], 'tasks': ['point_re
     ({'overides': {'steps': 100}},
      "Unknown sweep key 'overides'. Did you mean 'overrides'"),
     ({'seeds': None}, 'The sweep file names no seeds.'),
+    ({'seeds': 3}, "Sweep key 'seeds' must be a list, got 3."),
     ({'grid': {'plan_horizon': 5}}, 'grid: plan_horizon needs a list of values'),
     ({'exclude': [{'methd': 'lsp'}]}, "Unknown exclude key 'methd'. Did you mean 'method'?"),
     ({'methods': ['lsp', 'lps']}, "and 1 more runs: Unknown preset 'lps'. Did you mean 'lsp'"),
