@@ -178,9 +178,9 @@ class Run:
       raise
     finally:
       self.progress.close()
-    (self.logdir / 'done').touch()
     from dreamer_lsp import plot
     plot.plot_run(self.logdir)
+    (self.logdir / 'done').touch()  # Last, so that a run killed while plotting plots on resume.
     print(f'Finished {self.step} steps; logdir {self.logdir}')
 
   def _restart_envs(self, error):

@@ -36,19 +36,22 @@ def command(logdir, steps):
 def check(logdir, saved, output):
   """Problems of a finished run: lost or unreadable episodes, an inconsistent step counter."""
   from dreamer_lsp import tools  # Here: TensorFlow loads only for the checks.
-  problems = [f'episode lost: {name}' for name in sorted(saved - episodes(logdir))]
+  problems = [f'{logdir}: episode lost: {name}' for name in sorted(saved - episodes(logdir))]
   lengths = [
       tools.episode_length(tools.load_episode(logdir / 'train_eps' / name))
       for name in sorted(episodes(logdir))]  # Raises for an unreadable file.
-  finished = re.search(r'Finished (\d+) steps', output)
+  finished = re.search(r'Finished (\d+) steps|is complete \((\d+) steps\)', output)
   if not finished:
-    return problems + ['no "Finished" line']
-  step, time_limit = int(finished.group(1)), 50  # debug: action_repeat 1, time_limit 50.
+    return problems + [f'{logdir}: no "Finished" line']
+  if not (logdir / 'returns.png').exists():
+    problems.append(f'{logdir}: done, but no returns.png')
+  step = int(finished.group(1) or finished.group(2))
+  time_limit = 50  # debug: action_repeat 1, time_limit 50.
   if not 0 <= step - sum(lengths) < time_limit:
-    problems.append(f'step counter {step}, but the episodes hold {sum(lengths)} steps')
+    problems.append(f'{logdir}: step {step}, but the episodes hold {sum(lengths)} steps')
   logged = [json.loads(line)['step'] for line in (logdir / 'metrics.jsonl').open()]
   if not logged or logged != sorted(logged) or logged[-1] > step:
-    problems.append('metrics.jsonl steps do not count up to the last step')
+    problems.append(f'{logdir}: metrics.jsonl steps do not count up to the last step')
   return problems
 
 
