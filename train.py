@@ -5,7 +5,6 @@
 Config errors exit with code 2 before TensorFlow is imported; see configs.yaml for every key.
 """
 import contextlib
-import difflib
 import os
 import pathlib
 import random
@@ -20,10 +19,6 @@ from dreamer_lsp import config as config_lib
 RESUMABLE_KEYS = {
     'steps', 'eval_every', 'eval_episodes', 'log_every', 'eval_video', 'checkpoint_every',
     'max_nonfinite', 'max_episodes', 'env_error', 'jit', 'jit_policy', 'logdir'}
-CHOICES = {
-    'obs': ('features', 'pixels'), 'skills': ('none', 'cem', 'random', 'policy'),
-    'precision': (16, 32), 'env_error': ('stop', 'continue')}
-
 
 class Interrupted(BaseException):
   """SIGINT or SIGTERM; a BaseException so that no `except Exception` swallows it."""
@@ -31,22 +26,9 @@ class Interrupted(BaseException):
 
 def validate(config):
   """Checks what the types alone don't; raises ConfigError naming the problem."""
-  from dreamer_lsp import envs
   if not config.logdir:
     raise config_lib.ConfigError('--logdir is required.')
-  for key, choices in CHOICES.items():
-    if config[key] not in choices:
-      raise config_lib.ConfigError(
-          f'Config key {key!r} must be one of {list(choices)}, got {config[key]!r}.')
-  if not config.train_actor and not config.transfer_from:
-    raise config_lib.ConfigError(
-        'train_actor: False (lsp_fixed_policy) freezes the low-level policy, so it needs a '
-        'trained one: give the source run with --transfer_from LOGDIR.')
-  if not config.task.startswith('gym:') and config.task not in envs.TASKS:
-    close = difflib.get_close_matches(config.task, envs.TASKS, n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ''
-    raise config_lib.ConfigError(
-        f'Unknown task {config.task!r}.{hint} Tasks: {", ".join(envs.TASKS)}, or gym:<id>.')
+  config_lib.check(config)
   saved = pathlib.Path(config.logdir) / 'config.yaml'
   if saved.exists():
     previous = config_lib.load_yaml(saved)
@@ -80,6 +62,10 @@ def main(argv):
   except Interrupted as e:
     print(f'Interrupted by signal {e.args[0]}: checkpoint saved; run the same command to resume.')
     return 128 + e.args[0]
+  except tools.WriteError as e:
+    print(f'error: {e} The last checkpoint and the saved episodes are intact: free space and '
+          'run the same command to resume.', file=sys.stderr)
+    return 1
   except (tools.CheckpointError, tools.EpisodeError, tools.EnvError, FloatingPointError,
           config_lib.ConfigError) as e:
     print(f'error: {e}', file=sys.stderr)
@@ -114,7 +100,7 @@ class Run:
     self.obs_space = {
         k: v for k, v in self.train_envs[0].obs_space.items() if not k.startswith('log_')}
     self.act_space = self.train_envs[0].act_space
-    self.fresh = not (self.logdir / 'checkpoint').exists()
+    self.fresh = not tools.has_checkpoint(self.logdir / 'checkpoint')
     if self.fresh and c.relabel_from:
       self._relabel_source_episodes()
     episodes = tools.load_episodes(self.logdir / 'train_eps')
@@ -192,9 +178,9 @@ class Run:
       raise
     finally:
       self.progress.close()
-    (self.logdir / 'done').touch()
     from dreamer_lsp import plot
     plot.plot_run(self.logdir)
+    (self.logdir / 'done').touch()  # Last, so that a run killed while plotting plots on resume.
     print(f'Finished {self.step} steps; logdir {self.logdir}')
 
   def _restart_envs(self, error):

@@ -1,15 +1,111 @@
 """Config: `defaults` of configs.yaml, named presets merged left to right, then CLI overrides.
 
-Types come from the defaults, so `--steps 1e6` is an int and `--pcont False` a bool. Every
-mistake (unknown key or preset, bad value) raises ConfigError with a message naming the problem
-and the closest valid names; train.py turns it into exit code 2.
+Types come from the defaults, so `--steps 1e6` is an int and `--pcont False` a bool; `check`
+holds the values to VALID and RULES. Every mistake (unknown key, preset or task, bad value) raises
+ConfigError with a message naming the problem and the closest valid names or the valid range;
+train.py turns it into exit code 2.
 """
 import difflib
+import os
 import pathlib
 
 from ruamel.yaml import YAML
 
 CONFIGS = pathlib.Path(__file__).resolve().parent.parent / 'configs.yaml'
+
+
+# The valid values of each key: the choices (a tuple), or an interval whose square bracket
+# includes its bound and whose parenthesis excludes it, so that NaN and inf are outside every
+# interval. A list's interval holds for each item. Every numeric key of configs.yaml has one
+# (tests/test_config.py fails on a key without), so that a bad value stops the run at once, not
+# deep in TensorFlow or silently.
+VALID = {
+    # Run.
+    'seed': '[0, 2147483647]',
+    'steps': '[0, 1e12]',
+    'eval_every': '[1, 1e12]',
+    'eval_episodes': '[1, 1e4]',
+    'log_every': '[0, 1e12]',
+    'precision': (16, 32),
+    'checkpoint_every': '[0, 1e12]',
+    'max_nonfinite': '[1, 1e6]',
+    'max_episodes': '[0, 1e9]',
+    # Environment.
+    'obs': ('features', 'pixels'),
+    'envs': '[1, 256]',
+    'action_repeat': '[1, 1000]',
+    'time_limit': '[1, 1e9]',
+    'size': '[1, 4096]',
+    'prefill': '[0, 1e12]',
+    'env_error': ('stop', 'continue'),
+    # World model.
+    'deter_size': '[1, 65536]',
+    'stoch_size': '[1, 65536]',
+    'num_units': '[1, 65536]',
+    'cnn_depth': '[1, 4096]',
+    'mlp_units': '[1, 65536]',
+    'mlp_layers': '[0, 100]',
+    'obs_std_min': '(0, inf)',
+    'obs_std_max': '(0, inf)',
+    'free_nats': '[0, inf)',
+    'kl_scale': '[0, inf)',
+    'pcont_scale': '[0, inf)',
+    'weight_decay': '[0, 1)',
+    # Training.
+    'batch_size': '[1, 1e5]',
+    'batch_length': '[1, 1e5]',
+    'train_every': '[1, 1e9]',
+    'train_steps': '[1, 1e4]',
+    'pretrain': '[0, 1e6]',
+    'model_lr': '(0, 1]',
+    'value_lr': '(0, 1]',
+    'actor_lr': '(0, 1]',
+    'grad_clip': '[0, inf)',
+    'adam_eps': '(0, 1]',
+    # Behaviour.
+    'discount': '[0, 1]',
+    'disclam': '[0, 1]',
+    'horizon': '[1, 1000]',
+    'action_init_std': '(0, 100]',
+    'expl_amount': '[0, inf)',
+    'expl_decay': '[0, inf)',
+    'expl_min': '[0, inf)',
+    # Skills (LSP).
+    'skills': ('none', 'cem', 'random', 'policy'),
+    'skill_dim': '[1, 1000]',
+    'skill_duration': '[1, 1e5]',
+    'plan_horizon': '[1, 1e5]',
+    'cem_iters': '[1, 1000]',
+    'cem_population': '[1, 1e5]',
+    'cem_elites': '[1, 1e5]',
+    'skill_noise': '[0, inf)',
+    'cem_train_starts': '[1, 1e6]',
+    'intrinsic_scale': '[0, inf)',
+    'skill_pred_lr': '(0, 1]',
+    'skill_pred_noise': '[0, inf)',
+    'highlevel_lr': '(0, 1]',
+}
+
+# Rules between keys: (holds, message formatted with the config).
+RULES = (
+    (lambda c: c.cem_elites <= c.cem_population,
+     'cem_elites ({cem_elites}) must be at most cem_population ({cem_population}).'),
+    (lambda c: c.obs_std_min <= c.obs_std_max,
+     'obs_std_min ({obs_std_min}) must be at most obs_std_max ({obs_std_max}).'),
+    (lambda c: len(c.size) == 2, 'size must be [height, width], got {size}.'),
+    (lambda c: c.action_repeat <= c.time_limit,
+     'time_limit ({time_limit}) must be at least action_repeat ({action_repeat}): an episode '
+     'lasts time_limit // action_repeat steps.'),
+    (lambda c: c.batch_length <= c.time_limit // c.action_repeat + 1,
+     'batch_length ({batch_length}) must be at most time_limit // action_repeat + 1 '
+     '({time_limit} // {action_repeat} + 1): a training sequence lies within one episode.'),
+    (lambda c: c.train_actor or c.transfer_from,
+     'train_actor: False (lsp_fixed_policy) freezes the low-level policy, so it needs a trained '
+     'one: give the source run with --transfer_from LOGDIR.'),
+    (lambda c: c.prefill >= c.time_limit or c.relabel_from,
+     'prefill ({prefill}) must be at least time_limit ({time_limit}), so that the replay holds '
+     'an episode before the first update.'),
+)
 
 
 class ConfigError(ValueError):
@@ -39,10 +135,13 @@ class Config(dict):
     return result
 
   def save(self, path):
+    """Writes a temp file, then renames it: a kill never leaves a half-written config."""
     yaml = YAML(typ='safe', pure=True)
     yaml.default_flow_style = False
-    with open(path, 'w') as f:
+    temp = pathlib.Path(f'{path}.tmp')
+    with temp.open('w') as f:
       yaml.dump(dict(self), f)
+    os.replace(temp, path)
 
 
 def _unknown(kind, name, valid):
@@ -90,7 +189,7 @@ def convert(key, value, default):
       if not isinstance(value, str):
         raise ValueError
       return value
-  except (TypeError, ValueError):
+  except (TypeError, ValueError, OverflowError):
     pass
   else:
     return value
@@ -126,6 +225,34 @@ def build(preset_names=(), overrides=None, path=CONFIGS):
     config = config.update(presets[name] or {})
   config = config.update(overrides or {})
   return config
+
+
+def check(config):
+  """Holds every value to VALID and the config to RULES, and the task to the known ones."""
+  for key, valid in VALID.items():
+    value = config[key]
+    if isinstance(valid, tuple):
+      if value not in valid:
+        raise ConfigError(f'Config key {key!r} must be one of {list(valid)}, got {value!r}.')
+    elif not all(_inside(item, valid) for item in (value if isinstance(value, list) else [value])):
+      raise ConfigError(f'Config key {key!r} must be in {valid}, got {value!r}.')
+  for holds, message in RULES:
+    if not holds(config):
+      raise ConfigError(message.format_map(config))
+  from dreamer_lsp import envs  # No TensorFlow.
+  if not config.task.startswith('gym:') and config.task not in envs.TASKS:
+    raise ConfigError(
+        _unknown('task', config.task, envs.TASKS) +
+        f' Tasks: {", ".join(envs.TASKS)}, or gym:<id>.')
+
+
+def _inside(value, interval):
+  if isinstance(value, bool) or not isinstance(value, (int, float)):
+    return False
+  low, high = (float(bound) for bound in interval[1:-1].split(','))
+  above = low < value or (interval[0] == '[' and value == low)
+  below = value < high or (interval[-1] == ']' and value == high)
+  return above and below
 
 
 def parse_args(argv, path=CONFIGS):

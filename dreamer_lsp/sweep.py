@@ -27,7 +27,9 @@ task, method, seed, grid values and other flags in braces, e.g. for transfer (pa
 `transfer_from: logdir/source/{task}/{method}/seed{seed}` and `relabel_from: '{transfer_from}'`.
 `--smoke` first checks that a sweep runs at all: every task and every method once at `debug`
 sizes, 100 steps each (give it its own --root). Runs with a `done` file are skipped; the others
-are started with their command, which resumes them.
+are started with their command, which resumes them. The whole file is checked before any run
+starts: its keys, and every run's config as train.py checks it (presets, keys, tasks, values
+and their ranges); a mistake exits with code 2.
 
 Locally, --workers runs (default: cores // --threads) train at once with --threads threads each.
 With --ray ADDRESS ('auto', 'ray://HEAD:10001', or 'local' to start Ray here), every run is a Ray
@@ -44,9 +46,16 @@ import shlex
 import subprocess
 import sys
 
-from ruamel.yaml import YAML
+from ruamel.yaml import YAML, YAMLError
+
+from dreamer_lsp import config as config_lib
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
+# The keys of a sweep file and the YAML types their values may have.
+KEYS = {
+    'configs': (list,), 'methods': (list, dict), 'tasks': (list, dict), 'seeds': (list,),
+    'overrides': (dict,), 'grid': (dict,), 'exclude': (list,)}
+REQUIRED = ('methods', 'tasks', 'seeds')
 # The threads of one run's math: TensorFlow's intra-op pool and OpenMP.
 THREAD_VARS = ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS')
 
@@ -109,6 +118,51 @@ def smoke(runs):
 
 SMOKE_FLAGS = dict(
     steps=100, prefill=50, eval_every=100, eval_episodes=1, log_every=50, checkpoint_every=100)
+
+
+def load(path):
+  """A sweep file, its keys checked; raises ConfigError naming the problem."""
+  try:
+    sweep = YAML(typ='safe', pure=True).load(pathlib.Path(path))
+  except (OSError, YAMLError) as e:
+    raise config_lib.ConfigError(f'Cannot read the sweep file: {e}') from None
+  if not isinstance(sweep, dict):
+    raise config_lib.ConfigError(f'A sweep file maps keys ({", ".join(KEYS)}) to values.')
+  for key, value in sweep.items():
+    if key not in KEYS:
+      raise config_lib.ConfigError(
+          config_lib._unknown('sweep key', key, KEYS) + f' Keys: {", ".join(KEYS)}.')
+    if value is not None and not isinstance(value, KEYS[key]):
+      forms = ' or '.join(form.__name__ for form in KEYS[key])
+      raise config_lib.ConfigError(f'Sweep key {key!r} must be a {forms}, got {value!r}.')
+  for key in REQUIRED:
+    if not sweep.get(key):
+      raise config_lib.ConfigError(f'The sweep file names no {key}.')
+  grid = sweep.get('grid') or {}
+  for key, values in grid.items():
+    if not isinstance(values, list):
+      raise config_lib.ConfigError(f'grid: {key} needs a list of values, got {values!r}.')
+  fields = ['task', 'method', 'seed', *grid]
+  for rule in sweep.get('exclude') or []:
+    for key in rule if isinstance(rule, dict) else [rule]:
+      if key not in fields:
+        raise config_lib.ConfigError(config_lib._unknown('exclude key', key, fields))
+  return sweep
+
+
+def check(runs, root):
+  """Checks every run's config as train.py does; raises one ConfigError listing each problem
+  once, with the runs it affects."""
+  problems = {}
+  for run in runs:
+    try:
+      config_lib.check(config_lib.parse_args(run.args))
+    except config_lib.ConfigError as e:
+      problems.setdefault(str(e), []).append(run.logdir.relative_to(root))
+  if problems:
+    raise config_lib.ConfigError('\n'.join(
+        f'{names[0]}{f" and {len(names) - 1} more runs" if len(names) > 1 else ""}: {message}'
+        for message, names in problems.items()))
 
 
 def _axis(entries, default):
@@ -179,7 +233,12 @@ def main(argv=None):
       help='command that the run arguments are appended to, run in the repo root')
   args = parser.parse_args(argv)
   root = (args.root or REPO / 'logdir' / args.sweep.stem).resolve()
-  runs = expand(YAML(typ='safe', pure=True).load(args.sweep), root)
+  try:
+    runs = expand(load(args.sweep), root)
+    check(runs, root)
+  except config_lib.ConfigError as e:
+    print(f'error: {args.sweep}: {e}\nNo run was started.', file=sys.stderr)
+    return 2
   if args.smoke:
     runs = smoke(runs)
   todo = [run for run in runs if not (run.logdir / 'done').exists()]

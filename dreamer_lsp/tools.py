@@ -5,6 +5,8 @@ import io
 import json
 import os
 import pathlib
+import re
+import shutil
 import uuid
 import warnings
 
@@ -178,18 +180,22 @@ def episode_length(episode):
 def save_episode(directory, episode):
   """Writes one episode as .npz atomically (temp file, then rename); returns the path."""
   directory = pathlib.Path(directory)
-  directory.mkdir(parents=True, exist_ok=True)
   timestamp = datetime.datetime.now().strftime('%Y%m%dT%H%M%S')
   filename = directory / f'{timestamp}-{uuid.uuid4().hex}-{episode_length(episode)}.npz'
   temp = filename.with_suffix('.tmp')
-  with io.BytesIO() as buffer:
-    np.savez_compressed(buffer, **episode)
-    buffer.seek(0)
-    with temp.open('wb') as f:
-      f.write(buffer.read())
-      f.flush()
-      os.fsync(f.fileno())
-  os.replace(temp, filename)
+  try:
+    directory.mkdir(parents=True, exist_ok=True)
+    with io.BytesIO() as buffer:
+      np.savez_compressed(buffer, **episode)
+      buffer.seek(0)
+      with temp.open('wb') as f:
+        f.write(buffer.read())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temp, filename)
+  except OSError as e:
+    temp.unlink(missing_ok=True)  # A partial file only takes space.
+    raise WriteError(_write_failed('the episode', temp, e)) from e
   return filename
 
 
@@ -370,13 +376,16 @@ class Logger:
   def write(self):
     if not self._scalars:
       return
-    with self._writer.as_default():
-      for name, value in self._scalars.items():
-        tf.summary.scalar(name, value, self.step)
-    with self._path.open('a') as f:
-      f.write(json.dumps({'step': self.step, **self._scalars}) + '\n')
-      f.flush()
-    self._writer.flush()
+    try:
+      with self._writer.as_default():
+        for name, value in self._scalars.items():
+          tf.summary.scalar(name, value, self.step)
+      with self._path.open('a') as f:
+        f.write(json.dumps({'step': self.step, **self._scalars}) + '\n')
+        f.flush()
+      self._writer.flush()
+    except (OSError, tf.errors.OpError) as e:
+      raise WriteError(_write_failed('the metrics', self._logdir, e)) from e
     self._scalars = {}
 
   def video(self, name, frames, fps=30):
@@ -396,40 +405,54 @@ class CheckpointError(RuntimeError):
 
 
 def save_checkpoint(checkpoint, directory):
-  """Writes a tf.train.Checkpoint atomically: into a temp folder, then swapped in by rename."""
+  """Writes a tf.train.Checkpoint atomically: into a temp folder, then swapped in by rename, so
+  that the previous checkpoint stays whole until the new one is. A failed write (a full disk)
+  raises WriteError and removes its partial files; a killed one leaves them to the next save."""
   directory = pathlib.Path(directory)
   temp = directory.with_name(directory.name + '.tmp')
   old = directory.with_name(directory.name + '.old')
-  _remove_tree(temp)
-  checkpoint.write(str(temp / 'variables'))
-  _fsync_tree(temp)
+  shutil.rmtree(temp, ignore_errors=True)
+  try:
+    checkpoint.write(str(temp / 'variables'))
+    _fsync_tree(temp)
+  except (OSError, tf.errors.OpError) as e:
+    shutil.rmtree(temp, ignore_errors=True)
+    raise WriteError(_write_failed('the checkpoint', temp, e)) from e
   if directory.exists():
-    _remove_tree(old)
+    shutil.rmtree(old, ignore_errors=True)
     os.replace(directory, old)
   os.replace(temp, directory)
-  _remove_tree(old)
+  shutil.rmtree(old, ignore_errors=True)
+
+
+def has_checkpoint(directory):
+  return _complete_checkpoint(directory) is not None
 
 
 def load_checkpoint(checkpoint, directory, partial=False):
   """Restores every variable of `checkpoint` from the files; with `partial`, the files may hold
   more. Missing, corrupt or mismatched files raise CheckpointError naming the problem."""
-  directory = pathlib.Path(directory)
-  if not (directory / 'variables.index').exists():
-    old = directory.with_name(directory.name + '.old')
-    if (old / 'variables.index').exists():
-      directory = old  # Killed between the two renames of save_checkpoint.
-    else:
-      raise CheckpointError(f'No checkpoint at {directory}.')
+  path = _complete_checkpoint(directory)
+  if path is None:
+    raise CheckpointError(f'No checkpoint at {directory}.')
   try:
-    status = checkpoint.read(str(directory / 'variables'))
+    status = checkpoint.read(str(path / 'variables'))
     if partial:
       status.expect_partial()  # The file may hold more (optimizers) than is asked for.
     status.assert_existing_objects_matched()
   except Exception as e:  # TF raises many error types for a bad file.
     raise CheckpointError(
-        f'Cannot restore the checkpoint at {directory}: {type(e).__name__}: '
+        f'Cannot restore the checkpoint at {path}: {type(e).__name__}: '
         f'{str(e).splitlines()[0] if str(e) else ""}') from e
-  return directory
+  return path
+
+
+def _complete_checkpoint(directory):
+  """The folder of the last complete save, or None; `.old` if the save was killed between the
+  two renames of save_checkpoint."""
+  directory = pathlib.Path(directory)
+  old = directory.with_name(directory.name + '.old')
+  return next((path for path in (directory, old) if (path / 'variables.index').exists()), None)
 
 
 def _fsync_tree(directory):
@@ -438,9 +461,23 @@ def _fsync_tree(directory):
       os.fsync(f.fileno())
 
 
-def _remove_tree(directory):
-  directory = pathlib.Path(directory)
-  if directory.exists():
-    for path in directory.iterdir():
-      path.unlink()
-    directory.rmdir()
+# Write failures ----------------------------------------------------------------------------------
+
+class WriteError(RuntimeError):
+  """A file could not be written (a full disk, a quota, permissions)."""
+
+
+def _write_failed(what, path, error):
+  """One line: what could not be written, where, why, and the space left there."""
+  reason = getattr(error, 'strerror', None) or getattr(error, 'message', None) or str(error)
+  reason = (reason.strip().splitlines() or [type(error).__name__])[0]
+  reason = re.sub(r'\{\{.*?\}\}\s*|\s*\[Op:\w+\]', '', reason)  # TF's op names.
+  return f'Cannot write {what} to {path}: {reason}; {_free_space(path)} free there.'
+
+
+def _free_space(path):
+  path = pathlib.Path(path).absolute()
+  while not path.exists():  # The folder that failed may be gone; its disk is a parent's.
+    path = path.parent
+  free = shutil.disk_usage(path).free
+  return f'{free / 2 ** 30:.1f} GB' if free >= 2 ** 30 else f'{free / 2 ** 20:.1f} MB'

@@ -1,9 +1,12 @@
+import math
 import subprocess
 import sys
 
 import pytest
 
 from dreamer_lsp import config as config_lib
+
+DEFAULTS = config_lib.load_presets()['defaults']
 
 
 def test_presets_merge_left_to_right_then_overrides():
@@ -31,6 +34,7 @@ def test_types_come_from_defaults():
     (['--steps', 'many'], "'steps' expects int"),
     (['--steps', '1.5'], "'steps' expects int"),
     (['--pcont', 'maybe'], "'pcont' expects a bool"),
+    (['--steps', 'inf'], "'steps' expects int"),
 ])
 def test_bad_config_raises_named_error(argv, message):
   with pytest.raises(config_lib.ConfigError, match=message.replace('(', r'\(')):
@@ -43,6 +47,17 @@ def test_bad_config_raises_named_error(argv, message):
      "Unknown task 'dmc_chetah_run'. Did you mean 'dmc_cheetah_run'"),
     (['--configs', 'debug', '--skills', 'planner', '--logdir', 'x'], "'skills' must be one of"),
     (['--configs', 'debug'], '--logdir is required'),
+    (['--configs', 'debug', '--batch_size', '0', '--logdir', 'x'],
+     "Config key 'batch_size' must be in [1, 1e5], got 0."),
+    (['--configs', 'debug', '--steps', '-5', '--logdir', 'x'], "'steps' must be in [0, 1e12]"),
+    (['--configs', 'debug', 'lsp', '--skill_dim', '0', '--logdir', 'x'], "'skill_dim' must be"),
+    (['--configs', 'lsp', '--cem_population', '16', '--cem_elites', '40', '--logdir', 'x'],
+     'cem_elites (40) must be at most cem_population (16).'),
+    (['--configs', 'debug', '--action_repeat', '0', '--logdir', 'x'], "'action_repeat' must be"),
+    (['--configs', 'debug', '--envs', '0', '--logdir', 'x'], "'envs' must be in [1, 256]"),
+    (['--configs', 'debug', '--eval_episodes', '0', '--logdir', 'x'], "'eval_episodes' must be"),
+    (['--configs', 'debug', '--model_lr', 'nan', '--logdir', 'x'],
+     "Config key 'model_lr' must be in (0, 1], got nan."),
 ])
 def test_train_cli_exits_2_with_message(argv, message, tmp_path):
   result = subprocess.run(
@@ -60,3 +75,54 @@ def test_resume_with_different_model_config_is_refused(tmp_path):
   train.validate(config.update(steps=5000))  # The run's length may change on resume.
   with pytest.raises(config_lib.ConfigError, match=r'deter_size: 16 -> 32'):
     train.validate(config.update(deter_size=32))
+
+
+def _numeric(value):
+  items = value if isinstance(value, list) else [value]
+  return all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in items)
+
+
+def test_every_numeric_key_has_one_declared_range():
+  """A new numeric key in configs.yaml fails here until VALID declares its values."""
+  numeric = {key for key, value in DEFAULTS.items() if _numeric(value)}
+  assert numeric - set(config_lib.VALID) == set(), 'declare these in config.VALID'
+  assert set(config_lib.VALID) - set(DEFAULTS) == set(), 'VALID names keys not in configs.yaml'
+  for key, valid in config_lib.VALID.items():
+    assert isinstance(valid, tuple) or (valid[0] in '[(' and valid[-1] in '])'), key
+  config_lib.check(config_lib.build([], {}))  # Every default is valid.
+
+
+def _walk(key):
+  """Nonsense and boundary values of a key: (value, accepted)."""
+  valid = config_lib.VALID[key]
+  low, high = valid[1:-1].split(', ')
+  values = [('-1', False), ('1e30', high == 'inf'), (low, valid[0] == '['),
+            ('0', float(low) < 0 or (float(low) == 0 and valid[0] == '['))]
+  if high != 'inf':
+    values.append((high, valid[-1] == ']'))
+  if isinstance(DEFAULTS[key], float):
+    values += [('nan', False), ('inf', False), ('-inf', False)]
+  return values
+
+
+@pytest.mark.parametrize('key', [
+    key for key, valid in config_lib.VALID.items() if isinstance(valid, str)])
+def test_every_key_with_boundary_and_nonsense_values(key, tmp_path):
+  import train
+  for text, accepted in _walk(key):
+    value = f'[{text}, {text}]' if isinstance(DEFAULTS[key], list) else text
+    try:
+      config = config_lib.parse_args(
+          ['--configs', 'debug', 'lsp', f'--{key}', value, '--logdir', str(tmp_path)])
+      train.validate(config)
+    except config_lib.ConfigError as e:
+      message = str(e)
+      assert key in message and '\n' not in message, message
+      if accepted:  # In range, but against a rule between keys.
+        assert 'must be in' not in message and 'expects' not in message, message
+      else:
+        assert f'must be in {config_lib.VALID[key]}, got ' in message or 'expects' in message, (
+            message)
+    else:
+      assert accepted, f'--{key} {value} passed the checks'
+      assert not isinstance(config[key], float) or math.isfinite(config[key])

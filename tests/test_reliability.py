@@ -1,11 +1,13 @@
 """Bad numbers, bad files, failing environments, and reproducibility, each for real."""
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import train
-from conftest import debug_config, random_batch, run_train
+from conftest import REPO, debug_config, random_batch, run_train
 from dreamer_lsp import tools
 
 
@@ -53,6 +55,44 @@ def test_corrupt_checkpoint_is_reported_and_kept(tmp_path):
   assert 'Cannot restore the checkpoint' in result.stderr
   assert 'Traceback' not in result.stderr
   assert data.read_bytes() == b'not a checkpoint'  # Not overwritten.
+
+
+def _episodes(logdir):
+  return sorted(path.name for path in (logdir / 'train_eps').glob('*.npz'))
+
+
+def test_full_disk_then_a_kill_inside_a_save_then_resume(tmp_path):
+  """The same command finishes the run after both faults, with every saved episode."""
+  args = ['--configs', 'debug', 'lsp', '--logdir', str(tmp_path)]
+  faulty = [sys.executable, str(REPO / 'tests/fixtures/faulty_train.py')]
+  # Episode writes: 2 prefill, 1 eval, then train episodes of 50 steps; a checkpoint at 300.
+  result = subprocess.run(
+      faulty + ['full_disk', '8', *args], cwd=REPO, capture_output=True, text=True, timeout=600)
+  assert result.returncode == 1, result.stdout + result.stderr
+  assert 'Traceback' not in result.stderr
+  [line] = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+  assert line.startswith(f'error: Cannot write the episode to {tmp_path}/train_eps/')
+  assert 'No space left on device; ' in line and ' free there. ' in line
+  assert not list((tmp_path / 'train_eps').glob('*.tmp'))
+  saved = _episodes(tmp_path)
+  assert len(saved) == 6 and (tmp_path / 'checkpoint/variables.index').exists()
+  # The resumed run's first checkpoint write (at 500 steps) hangs half-way and is killed.
+  process = subprocess.Popen(
+      faulty + ['hang', '1', *args], cwd=REPO, stdout=subprocess.PIPE,
+      stderr=subprocess.DEVNULL, text=True)
+  try:
+    assert 'hanging\n' in process.stdout, 'the run ended without reaching the hanging save'
+    saved = _episodes(tmp_path)
+  finally:
+    process.kill()
+    process.wait()
+  assert (tmp_path / 'checkpoint.tmp/variables_temp').is_dir()
+  result = run_train(tmp_path, *args[:-2])
+  assert result.returncode == 0, result.stdout + result.stderr
+  assert 'Resumed from' in result.stdout and (tmp_path / 'done').exists()
+  assert set(saved) < set(_episodes(tmp_path))
+  assert len(tools.load_episodes(tmp_path / 'train_eps')) == len(_episodes(tmp_path))
+  assert not (tmp_path / 'checkpoint.tmp').exists()
 
 
 def test_transfer_from_mismatched_or_missing_checkpoint(tmp_path):

@@ -11,16 +11,16 @@ from dreamer_lsp import report, sweep
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 FAKE_TRAIN = '''
-"""Stands in for train.py: records its arguments, fails on --fail 1, else finishes the run."""
+"""Stands in for train.py: records its arguments, fails on --method bad, else finishes the run."""
 import argparse, pathlib, sys
 parser = argparse.ArgumentParser()
 parser.add_argument('--logdir', type=pathlib.Path)
-parser.add_argument('--fail', type=int, default=0)
+parser.add_argument('--method')
 args, _ = parser.parse_known_args()
 with open(args.logdir / 'calls.txt', 'a') as f:
   f.write(' '.join(sys.argv[1:]) + '\\n')
 print('training', args.logdir.name)
-if args.fail:
+if args.method == 'bad':
   sys.exit(3)
 (args.logdir / 'done').touch()
 '''
@@ -102,19 +102,55 @@ def test_expand_templates_for_transfer(tmp_path):
 
 
 def test_shipped_sweep_files(tmp_path):
-  from dreamer_lsp.envs import TASKS
-  presets = YAML(typ='safe', pure=True).load(REPO / 'configs.yaml')
   counts = {}
   for path in sorted((REPO / 'sweeps').glob('*.yaml')):
-    runs = sweep.expand(YAML(typ='safe', pure=True).load(path), tmp_path)
+    runs = sweep.expand(sweep.load(path), tmp_path)
+    sweep.check(runs, tmp_path)  # Every run's presets, keys, task and values.
     counts[path.stem] = len(runs)
-    for run in runs:
-      configs, values = flags(run.args)
-      assert set(configs) <= set(presets), (path.name, configs)
-      assert values.get('task', 'point_reach') in TASKS, (path.name, values)
   assert counts == {
       'paper_mi_ablation': 3 * 3, 'paper_single_task': (11 * 5 - 3) * 3,
       'paper_transfer': 3 * 4 * 3, 'paper_transfer_source': 3 * 3 * 3, 'tiny': 2 * 2}
+
+
+GOOD = {'configs': ['debug'], 'methods': ['lsp', 'dreamer'], 'tasks': ['point_reach'],
+        'seeds': [0, 1]}
+
+
+@pytest.mark.parametrize('change, message', [
+    ({'overides': {'steps': 100}},
+     "Unknown sweep key 'overides'. Did you mean 'overrides'"),
+    ({'seeds': None}, 'The sweep file names no seeds.'),
+    ({'seeds': 3}, "Sweep key 'seeds' must be a list, got 3."),
+    ({'grid': {'plan_horizon': 5}}, 'grid: plan_horizon needs a list of values'),
+    ({'exclude': [{'methd': 'lsp'}]}, "Unknown exclude key 'methd'. Did you mean 'method'?"),
+    ({'methods': ['lsp', 'lps']}, "and 1 more runs: Unknown preset 'lps'. Did you mean 'lsp'"),
+    ({'tasks': ['point_rech']}, "Unknown task 'point_rech'. Did you mean 'point_reach'?"),
+    ({'overrides': {'bach_size': 4}}, "Unknown config key 'bach_size'"),
+    ({'overrides': {'steps': -1}}, "Config key 'steps' must be in [0, 1e12], got -1."),
+    ({'grid': {'cem_elites': [2, 40]}},
+     'point_reach/lsp,cem_elites=40/seed0 and 3 more runs: cem_elites (40) must be at most '
+     'cem_population (6).'),
+])
+def test_sweep_file_is_checked_whole_before_any_run(change, message, fake, tmp_path, capsys):
+  path, cmd = fake
+  YAML(typ='safe', pure=True).dump({**GOOD, **change}, path)
+  root = tmp_path / 'root'
+  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 2
+  err = capsys.readouterr().err
+  assert err.startswith(f'error: {path}: ') and err.endswith('No run was started.\n')
+  assert message in err
+  assert not root.exists()  # Nothing launched, no logdir made.
+
+
+def test_bad_sweep_file_on_the_command_line(tmp_path):
+  path = tmp_path / 'sweep.yaml'
+  path.write_text('methods: [lsp]\ntasks: [point_reach]\nseeds: [0]\noverride: {steps: 5}\n')
+  result = subprocess.run(
+      [sys.executable, '-m', 'dreamer_lsp.sweep', str(path), '--dry-run'],
+      cwd=REPO, capture_output=True, text=True, timeout=60)
+  assert result.returncode == 2
+  assert "Unknown sweep key 'override'. Did you mean 'overrides'" in result.stderr
+  assert 'Traceback' not in result.stderr and result.stdout == ''
 
 
 @pytest.fixture
@@ -124,7 +160,8 @@ def fake(tmp_path):
   script.write_text(FAKE_TRAIN)
   path = tmp_path / 'sweep.yaml'
   YAML(typ='safe', pure=True).dump(
-      {'methods': ['a', 'b'], 'tasks': ['t'], 'seeds': [0], 'overrides': {'steps': 100}}, path)
+      {'methods': ['lsp', 'dreamer'], 'tasks': ['point_reach'], 'seeds': [0],
+       'overrides': {'steps': 100}}, path)
   return path, f'{sys.executable} {script}'
 
 
@@ -136,38 +173,40 @@ def calls(logdir):
 def test_skips_done_runs_and_resumes_unfinished(fake, tmp_path, capsys):
   path, cmd = fake
   root = tmp_path / 'root'
-  (root / 't/a/seed0').mkdir(parents=True)
-  (root / 't/a/seed0/done').touch()
-  (root / 't/b/seed0').mkdir(parents=True)
-  (root / 't/b/seed0/stdout.log').write_text('first attempt\n')
+  (root / 'point_reach/lsp/seed0').mkdir(parents=True)
+  (root / 'point_reach/lsp/seed0/done').touch()
+  (root / 'point_reach/dreamer/seed0').mkdir(parents=True)
+  (root / 'point_reach/dreamer/seed0/stdout.log').write_text('first attempt\n')
   assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd, '--dry-run']) == 0
   assert 'resume ' in capsys.readouterr().out
-  assert calls(root / 't/b/seed0') == []
+  assert calls(root / 'point_reach/dreamer/seed0') == []
   assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
-  assert calls(root / 't/a/seed0') == []
-  assert calls(root / 't/b/seed0') == [
-      f'--configs b --steps 100 --task t --seed 0 --logdir {root}/t/b/seed0']
-  log = (root / 't/b/seed0/stdout.log').read_text()
+  assert calls(root / 'point_reach/lsp/seed0') == []
+  assert calls(root / 'point_reach/dreamer/seed0') == [
+      f'--configs dreamer --steps 100 --task point_reach --seed 0 '
+      f'--logdir {root}/point_reach/dreamer/seed0']
+  log = (root / 'point_reach/dreamer/seed0/stdout.log').read_text()
   assert log.startswith('first attempt\n$ ') and log.endswith('training seed0\n')
-  assert YAML(typ='safe', pure=True).load(root / 't/b/seed0/labels.yaml') == {
-      'task': 't', 'method': 'b'}
+  assert YAML(typ='safe', pure=True).load(root / 'point_reach/dreamer/seed0/labels.yaml') == {
+      'task': 'point_reach', 'method': 'dreamer'}
   assert '1 done, 1 to train' in capsys.readouterr().out
   assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
   assert '2 done, 0 to train' in capsys.readouterr().out
-  assert len(calls(root / 't/b/seed0')) == 1
+  assert len(calls(root / 'point_reach/dreamer/seed0')) == 1
 
 
 def test_failed_runs_are_reported(fake, tmp_path, capsys):
   path, cmd = fake
   YAML(typ='safe', pure=True).dump({
-      'methods': {'good': ['a'], 'bad': {'configs': ['b'], 'fail': 1}},
-      'tasks': ['t'], 'seeds': [0, 1]}, path)
+      'methods': {'good': ['lsp'], 'bad': {'configs': ['dreamer'], 'method': 'bad'}},
+      'tasks': ['point_reach'], 'seeds': [0, 1]}, path)
   root = tmp_path / 'root'
   assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd, '--workers', '2']) == 1
   out = capsys.readouterr().out
   for seed in (0, 1):
-    assert (root / f't/good/seed{seed}/done').exists()
-    assert f'Failed: {root}/t/bad/seed{seed}, log: {root}/t/bad/seed{seed}/stdout.log' in out
+    assert (root / f'point_reach/good/seed{seed}/done').exists()
+    log = root / f'point_reach/bad/seed{seed}'
+    assert f'Failed: {log.parent}/seed{seed}, log: {log}/stdout.log' in out
   assert out.count('exit 3') == 2
 
 
@@ -180,10 +219,11 @@ def test_ray_runs_on_a_local_cluster(fake, tmp_path):
       cwd=REPO, capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stdout + result.stderr
   assert '[2/2] ok' in result.stdout
-  for method in ('a', 'b'):
-    assert (root / f't/{method}/seed0/done').exists()
-    assert calls(root / f't/{method}/seed0') == [
-        f'--configs {method} --steps 100 --task t --seed 0 --logdir {root}/t/{method}/seed0']
+  for method in ('lsp', 'dreamer'):
+    assert (root / f'point_reach/{method}/seed0/done').exists()
+    assert calls(root / f'point_reach/{method}/seed0') == [
+        f'--configs {method} --steps 100 --task point_reach --seed 0 '
+        f'--logdir {root}/point_reach/{method}/seed0']
 
 
 @pytest.mark.skipif(

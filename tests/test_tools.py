@@ -1,5 +1,7 @@
+import errno
 import json
 import os
+import pathlib
 
 import numpy as np
 import pytest
@@ -131,6 +133,7 @@ def test_checkpoint_killed_between_renames_is_recovered(tmp_path):
   checkpoint = tf.train.Checkpoint(counter=module)
   tools.save_checkpoint(checkpoint, tmp_path / 'ckpt')
   os.replace(tmp_path / 'ckpt', tmp_path / 'ckpt.old')
+  assert tools.has_checkpoint(tmp_path / 'ckpt')  # So train.py resumes rather than restarts.
   module.v.assign([0.0, 0.0])
   tools.load_checkpoint(checkpoint, tmp_path / 'ckpt')
   np.testing.assert_array_equal(module.v.numpy(), [1.0, 2.0])
@@ -152,3 +155,68 @@ def test_logger_resume_drops_later_and_truncated_lines(tmp_path):
 def test_every():
   every = tools.Every(10)
   assert [s for s in range(0, 35, 5) if every(s)] == [0, 10, 20, 30]
+
+
+def test_checkpoint_save_after_a_killed_save_with_a_subfolder(tmp_path):
+  """A kill inside TF's write leaves checkpoint.tmp/variables_temp/; the next save clears it."""
+  module = _Counter()
+  checkpoint = tf.train.Checkpoint(counter=module)
+  tools.save_checkpoint(checkpoint, tmp_path / 'ckpt')
+  leftover = tmp_path / 'ckpt.tmp' / 'variables_temp'
+  leftover.mkdir(parents=True)
+  (leftover / 'part-00000-of-00001.data-00000-of-00001').write_bytes(b'half')
+  module.v.assign([5.0, 6.0])
+  tools.save_checkpoint(checkpoint, tmp_path / 'ckpt')
+  assert sorted(p.name for p in tmp_path.iterdir()) == ['ckpt']
+  module.v.assign([0.0, 0.0])
+  tools.load_checkpoint(checkpoint, tmp_path / 'ckpt')
+  np.testing.assert_array_equal(module.v.numpy(), [5.0, 6.0])
+
+
+class _FullDisk:
+  """A checkpoint whose write stops half-way, as on a full disk."""
+
+  def __init__(self, error):
+    self._error = error
+
+  def write(self, prefix):
+    temp = pathlib.Path(prefix + '_temp')
+    temp.mkdir(parents=True)
+    (temp / 'part-00000-of-00001.data-00000-of-00001').write_bytes(b'half')
+    raise self._error
+
+
+@pytest.mark.parametrize('error', [
+    OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
+    tf.errors.ResourceExhaustedError(None, None, (  # As TF words it on a full tmpfs.
+        '{{function_node __wrapped__MergeV2Checkpoints_device_/job:localhost/replica:0/task:0/'
+        'device:CPU:0}} No space left on device [Op:MergeV2Checkpoints]'))])
+def test_checkpoint_write_on_a_full_disk_keeps_the_last_one(tmp_path, error):
+  module = _Counter()
+  checkpoint = tf.train.Checkpoint(counter=module)
+  tools.save_checkpoint(checkpoint, tmp_path / 'ckpt')
+  with pytest.raises(tools.WriteError) as info:
+    tools.save_checkpoint(_FullDisk(error), tmp_path / 'ckpt')
+  message = str(info.value)
+  assert message.startswith(
+      f'Cannot write the checkpoint to {tmp_path / "ckpt.tmp"}: No space left on device; ')
+  assert message.endswith(' free there.') and '\n' not in message
+  assert sorted(p.name for p in tmp_path.iterdir()) == ['ckpt']  # The partial write is gone.
+  module.v.assign([0.0, 0.0])
+  tools.load_checkpoint(checkpoint, tmp_path / 'ckpt')
+  np.testing.assert_array_equal(module.v.numpy(), [1.0, 2.0])
+
+
+def test_episode_write_on_a_full_disk(tmp_path, monkeypatch):
+  kept = tools.save_episode(tmp_path, _episode(5))
+
+  def full(fd):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+  monkeypatch.setattr(os, 'fsync', full)
+  with pytest.raises(tools.WriteError, match=(
+      f'Cannot write the episode to {tmp_path}/.*-6.tmp: No space left on device; '
+      r'[0-9.]+ [MG]B free there.$')):
+    tools.save_episode(tmp_path, _episode(6))
+  assert list(tmp_path.iterdir()) == [kept]
+  assert list(tools.load_episodes(tmp_path)) == [str(kept)]
