@@ -1,4 +1,5 @@
-"""Transfer through relabeled replay (Walk -> Reach), and the skill noise of Sec. 3.2."""
+"""Transfer through relabeled replay (Walk -> Reach), the skill noise of Sec. 3.2, and a frozen
+policy's need for a source run."""
 import json
 
 import numpy as np
@@ -31,17 +32,22 @@ def test_skill_noise_is_added_after_the_cem_only(monkeypatch):
   import gymnasium
   obs_space = {'vector': gymnasium.spaces.Box(-np.inf, np.inf, (5,), np.float32)}
   act_space = gymnasium.spaces.Box(-1, 1, (2,), np.float32)
-  config = debug_config('lsp', skill_noise=0.1)
-  agent = train.make_agent(config, obs_space, act_space)
-  shape = (1, agent.plan_length, config.skill_dim)
-  monkeypatch.setattr(agent, 'cem', lambda start, groups: (
-      tf.fill(shape, 2.0), tf.fill(shape, 0.5), {}))
-  start = agent._dynamics.initial(8)
-  means = np.stack([agent._plan_skills(start)[0][0].numpy() for _ in range(400)])
-  stds = np.stack([agent._plan_skills(start)[0][1].numpy() for _ in range(10)])
-  np.testing.assert_allclose(stds, 0.5)  # The CEM's spread is kept as it is.
-  assert abs(means.mean() - 2.0) < 0.02  # Its mean moves by N(0, skill_noise) noise.
-  assert abs(means.std() - 0.1) < 0.02
+  for per_rollout in (False, True):
+    config = debug_config('lsp', skill_noise=0.1, skill_noise_per_rollout=per_rollout)
+    agent = train.make_agent(config, obs_space, act_space)
+    shape = (1, agent.plan_length, config.skill_dim)
+    monkeypatch.setattr(agent, 'cem', lambda start, groups: (
+        tf.fill(shape, 2.0), tf.fill(shape, 0.5), {}))
+    start = agent._dynamics.initial(8)
+    means = np.stack([agent._plan_skills(start)[0][0].numpy() for _ in range(400)])
+    stds = np.stack([agent._plan_skills(start)[0][1].numpy() for _ in range(10)])
+    if per_rollout:  # Each rollout's noise: one Gaussian of the summed variances.
+      np.testing.assert_allclose(means, 2.0)
+      np.testing.assert_allclose(stds, np.sqrt(0.5 ** 2 + 0.1 ** 2), rtol=1e-6)
+    else:  # One draw moves the whole update's mean; the CEM's spread is kept as it is.
+      np.testing.assert_allclose(stds, 0.5)
+      assert abs(means.mean() - 2.0) < 0.02
+      assert abs(means.std() - 0.1) < 0.02
 
 
 def test_a_frozen_policy_needs_a_source_run(tmp_path, capsys):
