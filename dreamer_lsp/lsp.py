@@ -147,13 +147,17 @@ class LSP(agent.Dreamer):
     c = self._c
     horizon = task_reward.shape[0]
     window = skill_window(c)
-    inputs, targets = self._skill_segments(start, states, skills, window)
+    inputs, chosen = self._skill_segments(start, states, skills, window)
+    centers, entropy = self._skill_distributions(plan, start, states, chosen.shape[0])
+    # The predictor may read the skill distribution, which is a function of s0 (Algorithm 1's
+    # CEM from the start states): with `skill_pred_relative` it predicts a skill's offset from
+    # that distribution's mean, so it need not track the mean as it moves from update to update.
+    targets = chosen - centers if c.skill_pred_relative else chosen
     noisy = lambda x: x + c.skill_pred_noise * tf.random.normal(tf.shape(x), dtype=x.dtype)
     logprob = self._skill_pred(noisy(inputs)).log_prob(targets)
     # Sec. 3.2's lower bound E[log q(z | {s}, s0)] + H[p(z | s0)], in nats: 0 when the predictor
     # knows no more about a skill than the distribution it was drawn from.
-    mutual_info = tf.reduce_mean(logprob) + self._skill_entropy(
-        plan, start, states, len(targets))
+    mutual_info = tf.reduce_mean(logprob) + entropy
     pred_logprob = self._skill_pred(noisy(tf.stop_gradient(inputs))).log_prob(targets)
     losses = {'skill_pred': -tf.reduce_mean(pred_logprob)}
     if c.intrinsic_baseline:
@@ -173,24 +177,27 @@ class LSP(agent.Dreamer):
         intrinsic_reward=c.intrinsic_scale * tf.reduce_mean(logprob),
         skill_pred_loss=losses['skill_pred'], skill_pred_logprob=tf.reduce_mean(pred_logprob),
         skill_mi=mutual_info,
-        skill_spread=tf.reduce_mean(tf.math.reduce_std(targets, axis=1)))
+        skill_spread=tf.reduce_mean(tf.math.reduce_std(chosen, axis=1)))
     return intrinsic, losses, metrics
 
-  def _skill_entropy(self, plan, start, states, segments):
-    """Mean entropy of the distributions that the first `segments` skills of the imagination
-    were drawn from: the plan's Gaussians, or the skill policy's at each segment's start."""
+  def _skill_distributions(self, plan, start, states, segments):
+    """The means [segments, N or 1, skill_dim] of the distributions that the first `segments`
+    skills of the imagination were drawn from (the plan's Gaussians, or the skill policy's at
+    each segment's start), and their mean entropy."""
     c = self._c
-    entropies = []
+    means, entropies = [], []
     for segment in range(segments):
       if plan is None:
         step = segment * c.skill_duration
         state = start if step == 0 else {k: v[step - 1] for k, v in states.items()}
         dist = self._skill_policy(tf.stop_gradient(self._dynamics.get_feat(state)))
+        means.append(dist.mean())
         entropies.append(tf.reduce_mean(dist.entropy()))
       else:
-        std = plan[1][min(segment, self.plan_length - 1)]
-        entropies.append(tf.reduce_sum(_gaussian_entropy(std)))
-    return tf.reduce_mean(tf.stack(entropies))
+        index = min(segment, self.plan_length - 1)
+        means.append(plan[0][index][None])
+        entropies.append(tf.reduce_sum(_gaussian_entropy(plan[1][index])))
+    return tf.stop_gradient(tf.stack(means)), tf.reduce_mean(tf.stack(entropies))
 
   def _skill_segments(self, start, states, skills, window):
     """Predictor inputs [segments, N, (window + 1) * F]: the state a skill starts from and the
