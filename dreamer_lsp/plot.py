@@ -103,7 +103,9 @@ def plot_curves(curves, out, metric):
   colors = dict(zip(methods, itertools.cycle(matplotlib.colormaps['tab10'].colors)))
   cols = min(len(tasks), 4)
   rows = -(-len(tasks) // cols)
-  fig = Figure(figsize=(4 * cols, 3 * rows + 0.6), layout='constrained')
+  legend_cols = min(len(methods), 2 * cols)  # About two names fit across a panel.
+  legend_rows = -(-len(methods) // legend_cols)
+  fig = Figure(figsize=(4 * cols, 3 * rows + 0.3 + 0.25 * legend_rows), layout='constrained')
   axes = fig.subplots(rows, cols, squeeze=False).flatten()
   for ax, task in zip(axes, tasks):
     for method, curve in curves[curves.task == task].groupby('method'):
@@ -119,7 +121,7 @@ def plot_curves(curves, out, metric):
   for ax in axes[len(tasks):]:
     ax.axis('off')
   handles = [Line2D([], [], color=colors[method]) for method in methods]
-  fig.legend(handles, methods, loc='outside lower center', ncol=min(len(methods), 6))
+  fig.legend(handles, methods, loc='outside lower center', ncol=legend_cols)
   fig.savefig(out, dpi=150)
 
 
