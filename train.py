@@ -239,7 +239,7 @@ class Run:
     networks = self.agent.networks()
     path = pathlib.Path(self.c.transfer_from) / 'config.yaml'
     if not path.exists():
-      raise self._tools.CheckpointError(f'{path} is missing: not a logdir of train.py.')
+      return networks  # Not a run of train.py: the restore says what is missing.
     source = config_lib.load_yaml(path)
     window, source_window = lsp.skill_window(self.c), lsp.skill_window(source)
     if 'skill_pred' in networks and window != source_window:
