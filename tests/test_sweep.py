@@ -109,7 +109,8 @@ def test_shipped_sweep_files(tmp_path):
     counts[path.stem] = len(runs)
   assert counts == {
       'paper_mi_ablation': 3 * 3, 'paper_single_task': (11 * 5 - 3) * 3,
-      'paper_transfer': 3 * 4 * 3, 'paper_transfer_source': 3 * 3 * 3, 'tiny': 2 * 2}
+      'paper_transfer': 3 * 4 * 3, 'paper_transfer_source': 3 * 3 * 3, 'tiny': 2 * 2,
+      'skills_point': 12 * 2 - 8, 'skills_point_reach': 2 * 2, 'skills_walker': 4}
 
 
 GOOD = {'configs': ['debug'], 'methods': ['lsp', 'dreamer'], 'tasks': ['point_reach'],
@@ -124,7 +125,7 @@ GOOD = {'configs': ['debug'], 'methods': ['lsp', 'dreamer'], 'tasks': ['point_re
     ({'grid': {'plan_horizon': 5}}, 'grid: plan_horizon needs a list of values'),
     ({'exclude': [{'methd': 'lsp'}]}, "Unknown exclude key 'methd'. Did you mean 'method'?"),
     ({'methods': ['lsp', 'lps']}, "and 1 more runs: Unknown preset 'lps'. Did you mean 'lsp'"),
-    ({'tasks': ['point_rech']}, "Unknown task 'point_rech'. Did you mean 'point_reach'?"),
+    ({'tasks': ['point_rech']}, "Unknown task 'point_rech'. Did you mean 'point_reach'"),
     ({'overrides': {'bach_size': 4}}, "Unknown config key 'bach_size'"),
     ({'overrides': {'steps': -1}}, "Config key 'steps' must be in [0, 1e12], got -1."),
     ({'grid': {'cem_elites': [2, 40]}},
