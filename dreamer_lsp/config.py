@@ -79,6 +79,7 @@ VALID = {
     'cem_population': '[1, 1e5]',
     'cem_elites': '[1, 1e5]',
     'skill_noise': '[0, inf)',
+    'act_skill_noise': '[0, inf)',
     'cem_train_starts': '[1, 1e6]',
     'intrinsic_scale': '[0, inf)',
     'skill_pred_lr': '(0, 1]',

@@ -2,7 +2,8 @@
 
 The actor becomes q(a | s, z) with a skill z held for K = skill_duration steps. Skills come from
   - `cem`: a Gaussian over the skill plan z_{1:ceil(H/K)} optimised by CEM (Algorithm 2) on
-    value estimates of imagined rollouts, plus N(0, skill_noise) on its mean (Sec. 3.2);
+    value estimates of imagined rollouts, plus N(0, skill_noise) on its mean (Sec. 3.2) in the
+    imagination and N(0, act_skill_noise) when acting;
   - `random`: N(0, I) (the Random Skills and RandSkillsInp baselines);
   - `policy`: an amortized high-level skill policy trained on task returns (the HIRO baseline).
 A backward skill predictor q(z | {s}, s0) gives the intrinsic reward log q (Sec. 3.2), which is
@@ -67,7 +68,7 @@ class LSP(agent.Dreamer):
     if c.skills == 'cem':
       mean, std, _ = self.cem(latent, groups=latent['deter'].shape[0])
       mean, std = mean[:, 0], std[:, 0]
-      noisy = mean + c.skill_noise * tf.random.normal(tf.shape(mean))
+      noisy = mean + c.act_skill_noise * tf.random.normal(tf.shape(mean))
       sample = noisy + std * tf.random.normal(tf.shape(mean))
       return tf.where(training, sample, mean)
     if c.skills == 'random':

@@ -50,6 +50,27 @@ def test_skill_noise_is_added_after_the_cem_only(monkeypatch):
       assert abs(means.std() - 0.1) < 0.02
 
 
+def test_acting_skills_take_their_own_noise(monkeypatch):
+  """MPC adds N(0, act_skill_noise) to the acting CEM's mean, whatever the imagination's
+  skill_noise; evaluation acts with the mean itself."""
+  import gymnasium
+  obs_space = {'vector': gymnasium.spaces.Box(-np.inf, np.inf, (5,), np.float32)}
+  act_space = gymnasium.spaces.Box(-1, 1, (2,), np.float32)
+  config = debug_config('lsp', skill_noise=1.0, act_skill_noise=0.2)
+  agent = train.make_agent(config, obs_space, act_space)
+  envs = 500
+  shape = (envs, agent.plan_length, config.skill_dim)
+  monkeypatch.setattr(agent, 'cem', lambda start, groups: (
+      tf.fill(shape, 2.0), tf.fill(shape, 1e-6), {}))
+  latent = agent._dynamics.initial(envs)
+  feat = agent._dynamics.get_feat(latent)
+  sampled = agent._choose_acting_skill(feat, latent, tf.constant(True)).numpy()
+  assert abs(sampled.mean() - 2.0) < 0.03
+  assert abs(sampled.std() - 0.2) < 0.02
+  np.testing.assert_allclose(
+      agent._choose_acting_skill(feat, latent, tf.constant(False)).numpy(), 2.0)
+
+
 def test_a_frozen_policy_needs_a_source_run(tmp_path, capsys):
   assert train.main(['--configs', 'debug', 'lsp_fixed_policy', '--logdir', str(tmp_path)]) == 2
   assert 'give the source run with --transfer_from' in capsys.readouterr().err
