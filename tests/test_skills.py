@@ -86,3 +86,48 @@ def test_mutual_information_estimate_matches_closed_forms(monkeypatch, spaces):
     expected = config.skill_dim / 2 * (1 - 1 / scale ** 2 - math.log(scale ** 2))
     estimate = float(agent._train_behavior(start)['skill_mi'])
     assert abs(estimate - expected) < 0.3, (scale, estimate, expected)
+
+
+def _train_agents_predictor(spaces, informative, updates=300):
+  """LSP's own skill objectives on imagined rollouts whose states do or do not encode the skill
+  held in them: the intrinsic reward and MI estimate after the predictor has trained."""
+  import train
+  from conftest import debug_config
+  config = debug_config('lsp', 'lsp_mi')
+  agent = train.make_agent(config, *spaces)
+  tf.random.set_seed(0)
+  rng = np.random.RandomState(0)
+  rollouts, horizon, k = 256, config.horizon, config.skill_duration
+  plan = (tf.zeros((agent.plan_length, config.skill_dim)),
+          tf.ones((agent.plan_length, config.skill_dim)))
+  start = agent._dynamics.initial(rollouts)
+  mixing = tf.constant(rng.randn(config.skill_dim, config.deter_size).astype(np.float32))
+
+  @tf.function
+  def update():
+    z = tf.random.normal((horizon // k + 1, rollouts, config.skill_dim))
+    skills = tf.repeat(z, k, axis=0)[:horizon]
+    deter = skills @ mixing if informative else tf.random.normal(
+        (horizon, rollouts, config.deter_size))
+    states = {key: tf.stack([value] * horizon) for key, value in start.items()}
+    states['deter'] = deter
+    feat = agent._dynamics.get_feat(states)
+    zeros = tf.zeros((horizon, rollouts))
+    with tf.GradientTape(persistent=True) as tape:
+      _, losses, metrics = agent._skill_objectives(
+          plan, start, states, skills, feat, zeros, zeros)
+    agent._train_skills(tape, losses)
+    return metrics
+
+  for _ in range(updates):
+    metrics = update()
+  return float(metrics['intrinsic_reward']), float(metrics['skill_mi'])
+
+
+def test_intrinsic_reward_and_mi_estimate_rise_when_the_skills_can_be_told_apart(spaces):
+  """The agent's intrinsic reward (centred by log N(z; 0, I)) and its MI estimate: near 0 when
+  the states say nothing about the skill, well above it when they encode it."""
+  reward, mutual_info = _train_agents_predictor(spaces, informative=True)
+  assert reward > 2.0 and mutual_info > 2.0, (reward, mutual_info)
+  reward, mutual_info = _train_agents_predictor(spaces, informative=False)
+  assert abs(reward) < 0.3 and abs(mutual_info) < 0.3, (reward, mutual_info)
