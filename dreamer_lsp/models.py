@@ -219,7 +219,7 @@ class ActionDecoder(tools.Module):
     dist = tfd.Normal(mean, std)
     dist = tfd.TransformedDistribution(dist, TanhBijector())
     dist = tfd.Independent(dist, 1)
-    return tools.SampleDist(dist)
+    return dist
 
 
 def base_entropy(dist):

@@ -120,34 +120,6 @@ def lambda_return(reward, value, pcont, bootstrap, lambda_, axis):
   return returns
 
 
-class SampleDist:
-  """Mode, mean and entropy of a distribution without closed forms, by sampling."""
-
-  def __init__(self, dist, samples=100):
-    self._dist = dist
-    self._samples = samples
-
-  @property
-  def name(self):
-    return 'SampleDist'
-
-  def __getattr__(self, name):
-    return getattr(self._dist, name)
-
-  def mean(self):
-    return tf.reduce_mean(self._dist.sample(self._samples), 0)
-
-  def mode(self):
-    sample = self._dist.sample(self._samples)
-    logprob = self._dist.log_prob(sample)
-    return tf.gather(sample, tf.argmax(logprob))[0]
-
-  def entropy(self):
-    sample = self._dist.sample(self._samples)
-    logprob = self.log_prob(sample)
-    return -tf.reduce_mean(logprob, 0)
-
-
 class Every:
 
   def __init__(self, every):
@@ -211,10 +183,11 @@ def load_episode(filename):
   return episode
 
 
-def load_episodes(directory):
-  """Every readable episode of a directory, oldest first; corrupt files are reported, not used."""
+def load_episodes(directory, last=None):
+  """Every readable episode of a directory (or the `last` ones), oldest first: files are named
+  by time. Corrupt files are reported, not used."""
   episodes = collections.OrderedDict()
-  for filename in sorted(pathlib.Path(directory).glob('*.npz')):
+  for filename in sorted(pathlib.Path(directory).glob('*.npz'))[-last if last else None:]:
     try:
       episodes[str(filename)] = load_episode(filename)
     except EpisodeError as e:
@@ -248,10 +221,6 @@ class Replay:
     episode = self._episodes.pop(key, None)
     if episode is not None:
       self.nbytes -= sum(v.nbytes for v in episode.values())
-
-  @property
-  def steps(self):
-    return sum(episode_length(e) for e in self._episodes.values())
 
   def sample(self):
     candidates = [e for e in self._episodes.values() if len(e['reward']) >= self._length]

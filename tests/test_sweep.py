@@ -227,8 +227,6 @@ def test_ray_runs_on_a_local_cluster(fake, tmp_path):
         f'--logdir {root}/point_reach/{method}/seed0']
 
 
-@pytest.mark.skipif(
-    not (REPO / 'train.py').exists(), reason='needs train.py (runs once it exists)')
 def test_tiny_sweep_end_to_end_with_train_py(tmp_path):
   """sweeps/tiny.yaml shrunk to the debug preset, with the real train.py: a minute."""
   root = tmp_path / 'tiny'
