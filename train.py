@@ -41,12 +41,6 @@ def validate(config):
           'Resume it with the same arguments, or use a new --logdir.')
 
 
-def make_agent(config, obs_space, act_space):
-  from dreamer_lsp import agent, lsp
-  cls = agent.Dreamer if config.skills == 'none' else lsp.LSP
-  return cls(config, obs_space, act_space)
-
-
 def main(argv):
   try:
     config = config_lib.parse_args(argv)
@@ -125,10 +119,11 @@ class Run:
         size=tuple(c.size), seed=seed, render=render)
 
   def train(self):
+    from dreamer_lsp import lsp
     c, tools = self.c, self._tools
     try:
       self._prefill()
-      self.agent = make_agent(c, self.obs_space, self.act_space)
+      self.agent = lsp.make_agent(c, self.obs_space, self.act_space)
       self.agent.step.assign(self.step)
       signature = {k: (v.shape, v.dtype) for k, v in self.obs_space.items()}
       signature.update(

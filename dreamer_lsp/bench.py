@@ -155,7 +155,7 @@ def agent_bench(presets, method, task, jit, repeats, peak_size):
   """Update, its parts, FLOPs, acting and peak RSS of one agent (run in a fresh process), and
   the matmul peak under the same load from other processes."""
   import tensorflow as tf
-  import train
+  from dreamer_lsp import lsp
   result = dict(load_average=os.getloadavg()[0], peak=matmul_peak(peak_size, repeats, False))
   c = build_config(presets, method, task, jit)
   env = envs.make_env(task, obs=c.obs, size=tuple(c.size))
@@ -169,7 +169,7 @@ def agent_bench(presets, method, task, jit, repeats, peak_size):
       action=rng.uniform(-1, 1, shape + act_space.shape).astype(np.float32),
       reward=rng.randn(*shape).astype(np.float32), discount=np.ones(shape, np.float32))
   batch = {k: tf.constant(v) for k, v in batch.items()}
-  agent = train.make_agent(c, obs_space, act_space)
+  agent = lsp.make_agent(c, obs_space, act_space)
   update = lambda: float(agent.train(batch)['model_loss'])
   start = time.perf_counter()
   update()  # Traces, creates the variables and (with jit) compiles.

@@ -38,9 +38,9 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
-import train
 from dreamer_lsp import config as config_lib
 from dreamer_lsp import envs as envs_lib
+from dreamer_lsp import lsp
 from dreamer_lsp import models
 from dreamer_lsp import tools
 
@@ -66,7 +66,7 @@ def visualize(logdir, out, skills=8, steps=40, seed=0, size=None):
   envs = make_envs(render=True)
   try:
     obs_space = {k: v for k, v in envs[0].obs_space.items() if not k.startswith('log_')}
-    agent = train.make_agent(c, obs_space, envs[0].act_space)
+    agent = lsp.make_agent(c, obs_space, envs[0].act_space)
     act = skill_policy(agent)
     obs = [env.reset() for env in envs]
     z = np.random.RandomState(seed).randn(skills, c.skill_dim).astype(np.float32)

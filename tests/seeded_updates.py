@@ -12,8 +12,8 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-import train
 from conftest import debug_config, random_batch, vector_spaces
+from dreamer_lsp import lsp
 
 METHODS = ('dreamer', 'lsp', 'hiro')
 FIXTURE = pathlib.Path(__file__).parent / 'fixtures' / 'seeded_updates.json'
@@ -26,7 +26,7 @@ def seeded_metrics(method):
   random.seed(0)
   np.random.seed(0)
   tf.random.set_seed(0)
-  agent = train.make_agent(config, *vector_spaces())
+  agent = lsp.make_agent(config, *vector_spaces())
   agent.train(random_batch(config))
   return {k: float(v) for k, v in agent.train(random_batch(config, seed=1)).items()}
 

@@ -5,14 +5,14 @@ import sys
 import numpy as np
 import pytest
 
-import train
 from conftest import REPO, debug_config, random_batch, read_metrics, run_train, saved_episodes
+from dreamer_lsp import lsp
 from dreamer_lsp import tools
 
 
 def test_nonfinite_update_is_not_applied(spaces):
   config = debug_config('lsp')
-  agent = train.make_agent(config, *spaces)
+  agent = lsp.make_agent(config, *spaces)
   agent.train(random_batch(config))
   before = [v.numpy().copy() for v in agent.trainable_variables]
   batch = random_batch(config, seed=1)

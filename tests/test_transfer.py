@@ -9,6 +9,7 @@ import tensorflow as tf
 import train
 from conftest import debug_config, run_train
 from dreamer_lsp import envs
+from dreamer_lsp import lsp
 from dreamer_lsp import tools
 
 
@@ -33,7 +34,7 @@ def test_relabeled_source_episodes_join_the_replay_but_not_the_step_count(tmp_pa
 def test_skill_noise_is_added_after_the_cem_only(monkeypatch, spaces):
   for per_rollout in (False, True):
     config = debug_config('lsp', skill_noise=0.1, skill_noise_per_rollout=per_rollout)
-    agent = train.make_agent(config, *spaces)
+    agent = lsp.make_agent(config, *spaces)
     shape = (1, agent.plan_length, config.skill_dim)
     monkeypatch.setattr(agent, 'cem', lambda start, groups: (
         tf.fill(shape, 2.0), tf.fill(shape, 0.5), {}))
@@ -53,18 +54,18 @@ def test_acting_skills_take_their_own_noise(monkeypatch, spaces):
   """MPC adds N(0, act_skill_noise) to the acting CEM's mean, whatever the imagination's
   skill_noise; evaluation acts with the mean itself."""
   config = debug_config('lsp', skill_noise=1.0, act_skill_noise=0.2)
-  agent = train.make_agent(config, *spaces)
+  agent = lsp.make_agent(config, *spaces)
   envs = 500
   shape = (envs, agent.plan_length, config.skill_dim)
   monkeypatch.setattr(agent, 'cem', lambda start, groups: (
       tf.fill(shape, 2.0), tf.fill(shape, 1e-6), {}))
   latent = agent._dynamics.initial(envs)
   feat = agent._dynamics.get_feat(latent)
-  sampled = agent._choose_acting_skill(feat, latent, tf.constant(True)).numpy()
+  sampled = agent._skills.act(feat, latent, tf.constant(True)).numpy()
   assert abs(sampled.mean() - 2.0) < 0.03
   assert abs(sampled.std() - 0.2) < 0.02
   np.testing.assert_allclose(
-      agent._choose_acting_skill(feat, latent, tf.constant(False)).numpy(), 2.0)
+      agent._skills.act(feat, latent, tf.constant(False)).numpy(), 2.0)
 
 
 def test_a_frozen_policy_needs_a_source_run(tmp_path, capsys):
