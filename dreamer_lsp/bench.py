@@ -255,12 +255,12 @@ def _acting(agent, obs_space, c, repeats):
     _, _, state = agent.policy(obs, np.zeros(1, bool), state, training=True)
     times.append(1000 * (time.perf_counter() - start))
     if step == 0:
-      traced = agent._policy_fn.experimental_get_tracing_count()
+      traced = agent.act.experimental_get_tracing_count()
   windows = np.array(times[steps:]).reshape(repeats, steps)
   result = dict(step=stats(windows.mean(1)))
   if c.skills == 'cem':
     result.update(replan=stats(windows[:, 0]), no_replan=stats(windows[:, 1:].ravel()))
-  return result, agent._policy_fn.experimental_get_tracing_count() - traced
+  return result, agent.act.experimental_get_tracing_count() - traced
 
 
 def in_child(function, *args):

@@ -132,20 +132,22 @@ class LSP(agent.Dreamer):
   # Algorithm 1, environment interaction: MPC in skill space, a new skill every K steps ------
 
   def initial_state(self, batch_size):
-    skill = tf.zeros((batch_size, self._c.skill_dim), tf.float32)
-    count = tf.zeros((batch_size,), tf.int32)
-    return super().initial_state(batch_size) + (skill, count)
+    """Dreamer's, and the `skill` each env holds and the steps `count` since it started."""
+    return dict(
+        super().initial_state(batch_size),
+        skill=tf.zeros((batch_size, self._c.skill_dim), tf.float32),
+        count=tf.zeros((batch_size,), tf.int32))
 
-  def _act(self, feat, latent, rest, reset, training):
-    skill, count = rest
-    replan = tf.equal(count % self._c.skill_duration, 0)
+  def _act(self, feat, latent, state, training):
+    replan = tf.equal(state['count'] % self._c.skill_duration, 0)
     new_skill = tf.cond(
-        tf.reduce_any(replan), lambda: self._skills.act(feat, latent, training), lambda: skill)
-    skill = tf.where(replan[:, None], new_skill, skill)
+        tf.reduce_any(replan), lambda: self._skills.act(feat, latent, training),
+        lambda: state['skill'])
+    skill = tf.where(replan[:, None], new_skill, state['skill'])
     dist = self._actor(self._actor_input(feat, skill))
     action = tf.cond(training, dist.sample, lambda: models.tanh_normal_mode(dist))
     extras = {'skill': skill, 'skill_switch': replan}
-    return action, extras, (skill, count + 1)
+    return action, extras, dict(state, skill=skill, count=state['count'] + 1)
 
   # Algorithm 2: the CEM over skill plans -------------------------------------------------------
 
