@@ -127,6 +127,10 @@ class Dreamer(tools.Module):
     metrics.update(self._train_behavior(start))
     return metrics
 
+  def train_model(self, data):
+    """The world-model update alone on a batch, as `train` does it first: its metrics."""
+    return self._train_model(self._preprocess(data))[1]
+
   def _train_model(self, data):
     c = self._c
     obs_key = 'image' if self._pixels else 'vector'
@@ -158,7 +162,7 @@ class Dreamer(tools.Module):
     # One tape and one value forward for the actor and the value: the value loss takes no
     # gradient through the features, only into the value's weights.
     with tf.GradientTape(persistent=True) as tape:
-      states, skills, actor_entropy = self._imagine(
+      states, skills, actor_entropy = self.imagine(
           start, self._c.horizon, self._skill_chooser(plan))
       feat = self._dynamics.get_feat(states)
       task_reward = self._reward(feat).mode()
@@ -181,7 +185,7 @@ class Dreamer(tools.Module):
 
   # Imagination and returns -----------------------------------------------------------------------
 
-  def _imagine(self, start, horizon, choose_skill=None):
+  def imagine(self, start, horizon, choose_skill=None):
     """Rolls the actor forward in the latent dynamics: states [H, N, ...] after each action,
     the skills held [H, N, skill_dim] (None without skills) and the entropy of each action's
     distribution before the tanh [H, N].

@@ -185,15 +185,14 @@ def agent_bench(presets, method, task, jit, repeats, peak_size):
   starts = c.batch_size * c.batch_length
   imagined = starts * c.horizon
   # The world model's update alone; the behaviour is the rest.
-  model = tf.function(
-      lambda data: agent._train_model(agent._preprocess(data))[1], jit_compile=c.jit)
+  model = tf.function(agent.train_model, jit_compile=c.jit)
   _timed(result, 'model', lambda: float(model(batch)['model_loss']), repeats)
   result['model_gflop'] = _flops(model, batch) / 1e9
   if c.skills == 'cem':
     count = min(c.cem_train_starts, starts)
     imagined += c.cem_iters * c.cem_population * count * c.plan_horizon
     latent = {k: tf.random.normal((count, v.shape[-1]))
-              for k, v in agent._dynamics.initial(1).items()}
+              for k, v in agent.initial_state(1)['latent'].items()}
     latent['std'] = tf.abs(latent['std']) + 0.1
     cem = tf.function(lambda start: agent.cem(start, groups=1)[0], jit_compile=c.jit)
     _timed(result, 'cem', lambda: cem(latent).numpy(), repeats)

@@ -26,6 +26,10 @@ from dreamer_lsp import models
 
 class LSP(agent.Dreamer):
 
+  def __init__(self, config, obs_space, act_space):
+    super().__init__(config, obs_space, act_space)
+    self.act_with_skill = tf.function(self._act_with_skill)
+
   def _build_model(self):
     super()._build_model()
     c = self._c
@@ -149,6 +153,15 @@ class LSP(agent.Dreamer):
     extras = {'skill': skill, 'skill_switch': replan}
     return action, extras, dict(state, skill=skill, count=state['count'] + 1)
 
+  def _act_with_skill(self, obs, state, skill, sample):
+    """Tensors in, out: the actions under the given skills [N, skill_dim] on the posterior
+    state, the actor's mode (or, with `sample`, a sample) without exploration noise as in
+    evaluation; the model features, and the new state. For showing what a skill does."""
+    latent, feat = self._observe(obs, state)
+    dist = self._actor(self._actor_input(feat, skill))
+    action = tf.cast(dist.sample() if sample else models.tanh_normal_mode(dist), tf.float32)
+    return action, feat, dict(state, latent=latent, action=action)
+
   # Algorithm 2: the CEM over skill plans -------------------------------------------------------
 
   def cem(self, start, groups):
@@ -167,7 +180,7 @@ class LSP(agent.Dreamer):
     def score(candidates):
       skills = tf.reshape(tf.repeat(candidates[:, :, None], starts, axis=2),
                           [-1] + candidates.shape[2:].as_list())
-      states, _, _ = self._imagine(
+      states, _, _ = self.imagine(
           tiled, c.plan_horizon,
           lambda state, segment: skills[:, min(segment, self.plan_length - 1)])
       feat = self._dynamics.get_feat(states)

@@ -56,7 +56,7 @@ def test_shapes_and_dtypes_of_the_modules(spaces):
   start = {k: tf.reshape(v, [-1] + v.shape[2:].as_list()) for k, v in post.items()}
   mean, std, _ = agent.cem(start, groups=1)
   assert mean.shape == std.shape == (1, agent.plan_length, config.skill_dim)
-  states, skills, _ = agent._imagine(
+  states, skills, _ = agent.imagine(
       start, config.horizon, agent._skill_chooser((mean[0], std[0])))
   count = config.batch_size * config.batch_length
   assert states['deter'].shape == (config.horizon, count, config.deter_size)
