@@ -50,7 +50,7 @@ def main(argv):
     return 2
   for signum in (signal.SIGINT, signal.SIGTERM):
     signal.signal(signum, _raise_interrupted)
-  from dreamer_lsp import tools
+  import tools
   try:
     Run(config).train()
   except Interrupted as e:
@@ -78,7 +78,8 @@ class Run:
   def __init__(self, config):
     import numpy as np
     import tensorflow as tf
-    from dreamer_lsp import envs, tools
+    import tools
+    from dreamer_lsp import envs
     self._tf, self._np, self._tools, self._envs_lib = tf, np, tools, envs
     self.c = c = config
     self.logdir = pathlib.Path(c.logdir)

@@ -6,8 +6,8 @@ import tensorflow as tf
 import tf_keras
 from tensorflow_probability import distributions as tfd
 
+import tools
 from dreamer_lsp import models
-from dreamer_lsp import tools
 
 
 class Dreamer(tools.Module):

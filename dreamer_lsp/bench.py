@@ -128,7 +128,8 @@ def simulator(task, steps, repeats):
 def storage(task, obs, time_limit):
   """One episode of random actions stored as train.py stores it: bytes per env step on disk
   (compressed .npz) and in the replay's memory; also the collection rate (pixels: a worker)."""
-  from dreamer_lsp import agent, tools
+  import tools
+  from dreamer_lsp import agent
   env = envs.make_env(task, obs=obs, time_limit=time_limit)
   episodes = []
   start = time.perf_counter()

@@ -6,7 +6,7 @@ import tf_keras
 from tensorflow_probability import bijectors as tfb
 from tensorflow_probability import distributions as tfd
 
-from dreamer_lsp import tools
+import tools
 
 tfkl = tf_keras.layers
 

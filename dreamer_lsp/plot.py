@@ -172,7 +172,7 @@ def plot_trajectories(logdir, out, episodes=5, split='train'):
 
   The point task's `log_pos` stands in for a quadruped's `log_root_pos`.
   """
-  from dreamer_lsp import tools  # Imports TensorFlow, which the other plots need not.
+  import tools  # Imports TensorFlow, which the other plots need not.
   episodes = tools.load_episodes(pathlib.Path(logdir) / f'{split}_eps', last=episodes)
   episodes = [
       dict(episode, position=episode.get('log_root_pos', episode.get('log_pos')))

@@ -38,10 +38,10 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
+import tools
 from dreamer_lsp import config as config_lib
 from dreamer_lsp import envs as envs_lib
 from dreamer_lsp import lsp
-from dreamer_lsp import tools
 
 POSITIONS = ('log_root_pos', 'log_pos')  # Per simulator step; the last one ends the agent step.
 

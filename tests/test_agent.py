@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import tools
 from conftest import debug_config, random_batch
 from dreamer_lsp import lsp
-from dreamer_lsp import tools
 
 PRESETS = ['dreamer', 'lsp', 'random_skills', 'randskillsinp', 'no_mi', 'hiro',
            'lsp_fixed_policy']

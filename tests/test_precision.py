@@ -5,9 +5,9 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
+import tools
 from conftest import debug_config, random_batch
 from dreamer_lsp import lsp
-from dreamer_lsp import tools
 
 
 @pytest.fixture

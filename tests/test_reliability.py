@@ -5,9 +5,9 @@ import sys
 import numpy as np
 import pytest
 
+import tools
 from conftest import REPO, debug_config, random_batch, read_metrics, run_train, saved_episodes
 from dreamer_lsp import lsp
-from dreamer_lsp import tools
 
 
 def test_nonfinite_update_is_not_applied(spaces):
@@ -58,7 +58,7 @@ def test_corrupt_checkpoint_is_reported_and_kept(tmp_path):
 def test_full_disk_then_a_kill_inside_a_save_then_resume(tmp_path):
   """The same command finishes the run after both faults, with every saved episode."""
   args = ['--configs', 'debug', 'lsp', '--logdir', str(tmp_path)]
-  faulty = [sys.executable, str(REPO / 'tests/fixtures/faulty_train.py')]
+  faulty = [sys.executable, '-m', 'tests.fixtures.faulty_train']
   # Episode writes: 2 prefill, 1 eval, then train episodes of 50 steps; a checkpoint at 300.
   result = subprocess.run(
       faulty + ['full_disk', '8', *args], cwd=REPO, capture_output=True, text=True, timeout=600)

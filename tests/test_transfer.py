@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import tools
 import train
 from conftest import debug_config, run_train
 from dreamer_lsp import envs
 from dreamer_lsp import lsp
-from dreamer_lsp import tools
 
 
 @pytest.mark.slow
