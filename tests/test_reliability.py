@@ -85,7 +85,7 @@ def test_full_disk_then_a_kill_inside_a_save_then_resume(tmp_path):
   assert result.returncode == 0, result.stdout + result.stderr
   assert 'Resumed from' in result.stdout and (tmp_path / 'done').exists()
   assert set(saved) < set(saved_episodes(tmp_path))
-  assert len(tools.loadsaved_episodes(tmp_path / 'train_eps')) == len(saved_episodes(tmp_path))
+  assert len(tools.load_episodes(tmp_path / 'train_eps')) == len(saved_episodes(tmp_path))
   assert not (tmp_path / 'checkpoint.tmp').exists()
 
 
