@@ -7,6 +7,7 @@ import os
 import pathlib
 import re
 import shutil
+import time
 import uuid
 import warnings
 
@@ -312,7 +313,8 @@ def _first_transition(obs, env):
 # Logging -----------------------------------------------------------------------------------------
 
 class Logger:
-  """Scalars to metrics.jsonl (one JSON object per line with `step`) and to TensorBoard."""
+  """Scalars to metrics.jsonl (one JSON object per line with `step`) and to TensorBoard; and the
+  means of the updates' metrics, with the update rate and the process's memory and hours."""
 
   def __init__(self, logdir, step):
     self._logdir = pathlib.Path(logdir)
@@ -321,6 +323,10 @@ class Logger:
     self._truncate_after(step)
     self._writer = tf.summary.create_file_writer(str(self._logdir), max_queue=1000)
     self._scalars = {}
+    self._updates = collections.defaultdict(list)
+    self._count = 0
+    self._started = time.time()
+    self._last = (self._started, 0)
     self.step = step
 
   def _truncate_after(self, step):
@@ -341,6 +347,28 @@ class Logger:
 
   def scalar(self, name, value):
     self._scalars[name] = float(value)
+
+  def update(self, metrics):
+    """Collects the metrics of one update, for `write_updates`."""
+    self._count += 1
+    for key, value in metrics.items():
+      self._updates[key].append(value)
+
+  def write_updates(self):
+    """Writes the means of the collected metrics, the updates per second since the last call,
+    the resident memory and the process's hours; returns the means and the rate."""
+    means = {key: float(np.mean(values)) for key, values in self._updates.items()}
+    for key, value in means.items():
+      self.scalar(key, value)
+    now = time.time()
+    rate = (self._count - self._last[1]) / max(now - self._last[0], 1e-6)
+    self._last = (now, self._count)
+    self.scalar('updates_per_second', rate)
+    self.scalar('rss_mb', _resident_mb())
+    self.scalar('process_hours', (now - self._started) / 3600)
+    self._updates.clear()
+    self.write()
+    return means, rate
 
   def write(self):
     if not self._scalars:
@@ -365,6 +393,16 @@ class Logger:
     path = directory / f'{name}_{self.step:08d}.mp4'
     imageio.mimsave(path, list(frames), fps=fps, macro_block_size=1)
     return path
+
+
+def _resident_mb():
+  """The process's current resident memory, to watch for growth beyond the replay's."""
+  try:
+    with open('/proc/self/statm') as f:
+      return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2 ** 20
+  except OSError:  # No /proc (macOS): the peak instead.
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10
 
 
 # Checkpoints -------------------------------------------------------------------------------------
