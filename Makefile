@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: train test setup lock bench
+.PHONY: train test test-fast setup lock bench
 
 $(VENV)/.installed: requirements.txt scripts/setup_system.sh
 	bash scripts/setup_system.sh
@@ -18,6 +18,9 @@ train: setup
 
 test: setup
 	$(PY) -m pytest -q tests
+
+test-fast: setup  # Leaves out the tests that launch train.py (marked slow).
+	$(PY) -m pytest -q -m "not slow" tests
 
 bench: setup
 	$(PY) -m dreamer_lsp.bench

@@ -5,15 +5,16 @@
 Config errors exit with code 2 before TensorFlow is imported; see configs.yaml for every key.
 """
 import contextlib
-import os
 import pathlib
 import random
-import shutil
 import signal
 import sys
 import time
 
+import numpy as np
+
 from dreamer_lsp import config as config_lib
+from dreamer_lsp import envs  # No TensorFlow: config errors stop before it loads.
 
 # Keys that may differ between the first run and a resume of the same logdir.
 RESUMABLE_KEYS = {
@@ -41,12 +42,6 @@ def validate(config):
           'Resume it with the same arguments, or use a new --logdir.')
 
 
-def make_agent(config, obs_space, act_space):
-  from dreamer_lsp import agent, lsp
-  cls = agent.Dreamer if config.skills == 'none' else lsp.LSP
-  return cls(config, obs_space, act_space)
-
-
 def main(argv):
   try:
     config = config_lib.parse_args(argv)
@@ -56,9 +51,9 @@ def main(argv):
     return 2
   for signum in (signal.SIGINT, signal.SIGTERM):
     signal.signal(signum, _raise_interrupted)
-  from dreamer_lsp import tools
+  import tools
   try:
-    Run(config).train()
+    Trainer(config).train()
   except Interrupted as e:
     print(f'Interrupted by signal {e.args[0]}: checkpoint saved; run the same command to resume.')
     return 128 + e.args[0]
@@ -77,15 +72,14 @@ def _raise_interrupted(signum, frame):
   raise Interrupted(signum)
 
 
-class Run:
+class Trainer:
   """The training loop of Dreamer (Algorithm 1's outer loop): collect, train every
-  train_every steps, evaluate every eval_every steps, checkpoint, log."""
+  train_every steps, evaluate every eval_every steps, checkpoint, log. TensorFlow and the tools
+  are imported where used, so that train.py checks the config before they load."""
 
   def __init__(self, config):
-    import numpy as np
     import tensorflow as tf
-    from dreamer_lsp import envs, tools
-    self._tf, self._np, self._tools, self._envs_lib = tf, np, tools, envs
+    import tools
     self.c = c = config
     self.logdir = pathlib.Path(c.logdir)
     self.logdir.mkdir(parents=True, exist_ok=True)
@@ -102,7 +96,10 @@ class Run:
     self.act_space = self.train_envs[0].act_space
     self.fresh = not tools.has_checkpoint(self.logdir / 'checkpoint')
     if self.fresh and c.relabel_from:
-      self._relabel_source_episodes()
+      source = pathlib.Path(c.relabel_from) / 'train_eps'
+      count = envs.relabel_episodes(c.task, source, self.logdir / 'relabeled_eps')
+      if count:
+        print(f'Relabeled {count} episodes of {source} with the rewards of {c.task}.')
     episodes = tools.load_episodes(self.logdir / 'train_eps')
     # Relabeled source episodes feed the replay but are not this run's environment steps.
     self.step = c.action_repeat * sum(tools.episode_length(e) for e in episodes.values())
@@ -111,31 +108,30 @@ class Run:
     self.logger = tools.Logger(self.logdir, self.step)
     self.disk_bytes = sum(f.stat().st_size for f in self.logdir.rglob('*') if f.is_file())
     self.nonfinite = 0
-    self.metrics = {}
-    self.updates = 0
     self.env_errors = 0
-    self.started = time.time()
-    self.last_write = (self.started, 0)
     self.postfix = {}
 
   def _make_env(self, seed, render=False):
     c = self.c
-    return self._envs_lib.make_env(
+    return envs.make_env(
         c.task, obs=c.obs, action_repeat=c.action_repeat, time_limit=c.time_limit,
         size=tuple(c.size), seed=seed, render=render)
 
   def train(self):
-    c, tools = self.c, self._tools
+    import tensorflow as tf
+    import tools
+    from dreamer_lsp import lsp
+    c = self.c
     try:
       self._prefill()
-      self.agent = make_agent(c, self.obs_space, self.act_space)
+      self.agent = lsp.make_agent(c, self.obs_space, self.act_space)
       self.agent.step.assign(self.step)
       signature = {k: (v.shape, v.dtype) for k, v in self.obs_space.items()}
       signature.update(
-          action=(self.act_space.shape, self._np.float32), reward=((), self._np.float32),
-          discount=((), self._np.float32))
+          action=(self.act_space.shape, np.float32), reward=((), np.float32),
+          discount=((), np.float32))
       self.dataset = iter(self.replay.dataset(c.batch_size, signature))
-      self.checkpoint = self._tf.train.Checkpoint(**self.agent.modules())
+      self.checkpoint = tf.train.Checkpoint(**self.agent.modules())
       self._initialise()
       self.should_train = tools.Every(c.train_every)
       self.should_log = tools.Every(c.log_every)
@@ -149,7 +145,8 @@ class Run:
         env.close()
 
   def _loop(self):
-    c, tools = self.c, self._tools
+    import tools
+    c = self.c
     if self.step >= c.steps and (self.logdir / 'done').exists():
       print(f'{self.logdir} is complete ({self.step} steps); raise --steps to train further.')
       return
@@ -197,8 +194,9 @@ class Run:
     return None
 
   def _prefill(self):
-    c, tools = self.c, self._tools
+    import tools
     from dreamer_lsp import agent
+    c = self.c
     missing = c.prefill - self.step
     if missing <= 0:
       return
@@ -216,14 +214,16 @@ class Run:
   def _initialise(self):
     """Creates every variable with one update, then restores the run's checkpoint or the
     transfer source's networks over it; a fresh run does its pretraining updates instead."""
-    c, tools = self.c, self._tools
+    import tensorflow as tf
+    import tools
+    c = self.c
     self._update()
     if not self.fresh:
       path = tools.load_checkpoint(self.checkpoint, self.logdir / 'checkpoint')
       print(f'Resumed from {path} at step {self.step}.')
       return
     if c.transfer_from:
-      source = self._tf.train.Checkpoint(**self._transferred_networks())
+      source = tf.train.Checkpoint(**self._transferred_networks())
       path = tools.load_checkpoint(
           source, pathlib.Path(c.transfer_from) / 'checkpoint', partial=True)
       print(f'Initialised the networks from {path}.')
@@ -249,10 +249,9 @@ class Run:
     return networks
 
   def _update(self):
-    self.updates += 1
     metrics = self.agent.train(next(self.dataset))
     metrics = {k: float(v) for k, v in metrics.items()}
-    if all(self._np.isfinite(v) for v in metrics.values()):
+    if all(np.isfinite(v) for v in metrics.values()):
       self.nonfinite = 0
     else:
       self.nonfinite += 1
@@ -262,8 +261,7 @@ class Run:
         raise FloatingPointError(
             f'{self.nonfinite} non-finite updates in a row; stopping. The last good '
             f'checkpoint is {self.logdir / "checkpoint"}.')
-    for key, value in metrics.items():
-      self.metrics.setdefault(key, []).append(value)
+    self.logger.update(metrics)
 
   def _train_policy(self, obs, reset, state):
     c = self.c
@@ -284,29 +282,21 @@ class Run:
       self.progress.update(envs * self.c.action_repeat)
 
   def _write_metrics(self):
-    for key, values in self.metrics.items():
-      self.logger.scalar(key, self._np.mean(values))
-    now = time.time()
-    rate = (self.updates - self.last_write[1]) / max(now - self.last_write[0], 1e-6)
-    self.last_write = (now, self.updates)
-    self.logger.scalar('updates_per_second', rate)
-    self.logger.scalar('rss_mb', _resident_mb())
     self.logger.scalar('replay_mb', self.replay.nbytes / 2 ** 20)
-    self.logger.scalar('process_hours', (now - self.started) / 3600)
+    means, rate = self.logger.write_updates()
     self._postfix(updates_per_s=f'{rate:.1f}')
     if self.progress.disable:  # Not a terminal (a sweep's log, CI): one line per log.
       print(f'step {self.step}/{self.c.steps} ' + ' '.join(
-          f'{k}={self._np.mean(v):.3g}' for k, v in self.metrics.items()
+          f'{k}={v:.3g}' for k, v in means.items()
           if k in ('model_loss', 'actor_loss', 'value_loss', 'intrinsic_reward')), flush=True)
-    self.metrics = {}
-    self.logger.write()
 
   def _postfix(self, **values):
     self.postfix.update(values)
     self.progress.set_postfix(self.postfix, refresh=False)
 
   def _on_train_episode(self, episode):
-    c, tools = self.c, self._tools
+    import tools
+    c = self.c
     path = tools.save_episode(self.logdir / 'train_eps', episode)
     self.replay.add(str(path), episode)
     self.disk_bytes += path.stat().st_size
@@ -317,7 +307,7 @@ class Run:
     if 'skill' in episode:
       switches = episode['skill'][1:][episode['skill_switch'][1:]]
       if len(switches) > 1:
-        change = self._np.linalg.norm(self._np.diff(switches, axis=0), axis=-1).mean()
+        change = np.linalg.norm(np.diff(switches, axis=0), axis=-1).mean()
         self.logger.scalar('act_skill_change', change)
     if hasattr(self, 'agent'):
       self._postfix(train_return=f'{episode["reward"].sum():.1f}')
@@ -326,7 +316,8 @@ class Run:
     self.logger.write()
 
   def _evaluate(self):
-    c, tools = self.c, self._tools
+    import tools
+    c = self.c
     frames = []
 
     def policy(obs, reset, state):
@@ -338,44 +329,17 @@ class Run:
     on_episode = [lambda e: returns.append(float(e['reward'].sum())),
                   lambda e: tools.save_episode(self.logdir / 'eval_eps', e)]
     tools.simulate(policy, [self.eval_env], episodes=c.eval_episodes, on_episode=on_episode)
-    self.logger.scalar('eval_return', self._np.mean(returns))
+    self.logger.scalar('eval_return', np.mean(returns))
     if frames:
-      self.logger.video('eval', self._np.stack(frames))
+      self.logger.video('eval', np.stack(frames))
     self.logger.write()
-    self._postfix(eval_return=f'{self._np.mean(returns):.1f}')
+    self._postfix(eval_return=f'{np.mean(returns):.1f}')
 
   def _save_checkpoint(self):
+    import tools
     start = time.time()
-    self._tools.save_checkpoint(self.checkpoint, self.logdir / 'checkpoint')
+    tools.save_checkpoint(self.checkpoint, self.logdir / 'checkpoint')
     self.logger.scalar('checkpoint_seconds', time.time() - start)
-
-  def _relabel_source_episodes(self):
-    """Walk -> Reach transfer: the source's replay, with rewards of this run's task."""
-    tools = self._tools
-    source = pathlib.Path(self.c.relabel_from) / 'train_eps'
-    target = self.logdir / 'relabeled_eps'
-    if target.exists():
-      return
-    episodes = tools.load_episodes(source)
-    if not episodes:
-      raise config_lib.ConfigError(f'No episodes to relabel in {source}.')
-    temp = self.logdir / 'relabeled_eps.tmp'  # Renamed when complete: a kill leaves no half.
-    shutil.rmtree(temp, ignore_errors=True)
-    for episode in episodes.values():
-      episode = dict(episode, reward=self._envs_lib.relabel(self.c.task, episode))
-      tools.save_episode(temp, episode)
-    os.replace(temp, target)
-    print(f'Relabeled {len(episodes)} episodes of {source} with the rewards of {self.c.task}.')
-
-
-def _resident_mb():
-  """The process's current resident memory, to watch for growth beyond the replay's."""
-  try:
-    with open('/proc/self/statm') as f:
-      return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2 ** 20
-  except OSError:  # No /proc (macOS): the peak instead.
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10
 
 
 if __name__ == '__main__':

@@ -6,8 +6,8 @@ import tensorflow as tf
 import tf_keras
 from tensorflow_probability import distributions as tfd
 
+import tools
 from dreamer_lsp import models
-from dreamer_lsp import tools
 
 
 class Dreamer(tools.Module):
@@ -24,7 +24,8 @@ class Dreamer(tools.Module):
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
     self._build_model()
     self.train = tf.function(self._train, jit_compile=config.jit)
-    self._policy_fn = tf.function(self._policy, jit_compile=config.jit_policy)
+    # Tensors in, tensors out; `policy` is the numpy interface of the loop.
+    self.act = tf.function(self._policy, jit_compile=config.jit_policy)
 
   def _build_model(self):
     c = self._c
@@ -75,33 +76,37 @@ class Dreamer(tools.Module):
     if state is None:
       state = self.initial_state(len(reset))
     reset = tf.constant(reset, tf.bool)
-    action, extras, state = self._policy_fn(obs, reset, state, tf.constant(training))
+    action, extras, state = self.act(obs, reset, state, tf.constant(training))
     return action.numpy(), {k: v.numpy() for k, v in extras.items()}, state
 
   def initial_state(self, batch_size):
-    latent = self._dynamics.initial(batch_size)
-    action = tf.zeros((batch_size, self._actdim), self._float)
-    return latent, action
+    """The policy's state: the posterior `latent` and the last `action` of each env."""
+    return dict(
+        latent=self._dynamics.initial(batch_size),
+        action=tf.zeros((batch_size, self._actdim), self._float))
 
   def _policy(self, obs, reset, state, training):
     state = self._reset_state(state, reset)
-    latent, action = state[:2]
-    embed = self._encode(self._preprocess(obs))
-    latent, _ = self._dynamics.obs_step(latent, action, embed)
-    feat = self._dynamics.get_feat(latent)
-    action, extras, rest = self._act(feat, latent, state[2:], reset, training)
+    latent, feat = self._observe(obs, state)
+    action, extras, state = self._act(feat, latent, state, training)
     action = self._exploration(action, training)
-    return action, extras, (latent, action) + rest
+    return action, extras, dict(state, latent=latent, action=action)
+
+  def _observe(self, obs, state):
+    """The posterior latent state after `obs`, and its features."""
+    embed = self._encode(self._preprocess(obs))
+    latent, _ = self._dynamics.obs_step(state['latent'], state['action'], embed)
+    return latent, self._dynamics.get_feat(latent)
 
   def _reset_state(self, state, reset):
     mask = tf.cast(tf.logical_not(reset), self._float)
     return tf.nest.map_structure(
         lambda x: x * tf.reshape(tf.cast(mask, x.dtype), [-1] + [1] * (len(x.shape) - 1)), state)
 
-  def _act(self, feat, latent, rest, reset, training):
+  def _act(self, feat, latent, state, training):
     dist = self._actor(feat)
     action = tf.cond(training, dist.sample, lambda: models.tanh_normal_mode(dist))
-    return action, {}, rest
+    return action, {}, state
 
   def _exploration(self, action, training):
     amount = tf.constant(self._c.expl_amount, tf.float32)
@@ -121,6 +126,10 @@ class Dreamer(tools.Module):
              for k, v in post.items()}
     metrics.update(self._train_behavior(start))
     return metrics
+
+  def train_model(self, data):
+    """The world-model update alone on a batch, as `train` does it first: its metrics."""
+    return self._train_model(self._preprocess(data))[1]
 
   def _train_model(self, data):
     c = self._c
@@ -153,7 +162,7 @@ class Dreamer(tools.Module):
     # One tape and one value forward for the actor and the value: the value loss takes no
     # gradient through the features, only into the value's weights.
     with tf.GradientTape(persistent=True) as tape:
-      states, skills, actor_entropy = self._imagine(
+      states, skills, actor_entropy = self.imagine(
           start, self._c.horizon, self._skill_chooser(plan))
       feat = self._dynamics.get_feat(states)
       task_reward = self._reward(feat).mode()
@@ -176,7 +185,7 @@ class Dreamer(tools.Module):
 
   # Imagination and returns -----------------------------------------------------------------------
 
-  def _imagine(self, start, horizon, choose_skill=None):
+  def imagine(self, start, horizon, choose_skill=None):
     """Rolls the actor forward in the latent dynamics: states [H, N, ...] after each action,
     the skills held [H, N, skill_dim] (None without skills) and the entropy of each action's
     distribution before the tanh [H, N].

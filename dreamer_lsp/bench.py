@@ -128,7 +128,8 @@ def simulator(task, steps, repeats):
 def storage(task, obs, time_limit):
   """One episode of random actions stored as train.py stores it: bytes per env step on disk
   (compressed .npz) and in the replay's memory; also the collection rate (pixels: a worker)."""
-  from dreamer_lsp import agent, tools
+  import tools
+  from dreamer_lsp import agent
   env = envs.make_env(task, obs=obs, time_limit=time_limit)
   episodes = []
   start = time.perf_counter()
@@ -155,7 +156,7 @@ def agent_bench(presets, method, task, jit, repeats, peak_size):
   """Update, its parts, FLOPs, acting and peak RSS of one agent (run in a fresh process), and
   the matmul peak under the same load from other processes."""
   import tensorflow as tf
-  import train
+  from dreamer_lsp import lsp
   result = dict(load_average=os.getloadavg()[0], peak=matmul_peak(peak_size, repeats, False))
   c = build_config(presets, method, task, jit)
   env = envs.make_env(task, obs=c.obs, size=tuple(c.size))
@@ -169,11 +170,12 @@ def agent_bench(presets, method, task, jit, repeats, peak_size):
       action=rng.uniform(-1, 1, shape + act_space.shape).astype(np.float32),
       reward=rng.randn(*shape).astype(np.float32), discount=np.ones(shape, np.float32))
   batch = {k: tf.constant(v) for k, v in batch.items()}
-  agent = train.make_agent(c, obs_space, act_space)
+  agent = lsp.make_agent(c, obs_space, act_space)
   update = lambda: float(agent.train(batch)['model_loss'])
   start = time.perf_counter()
   update()  # Traces, creates the variables and (with jit) compiles.
   result['first_update_s'] = time.perf_counter() - start
+  traced = agent.train.experimental_get_tracing_count()
   _timed(result, 'update', update, repeats)
   result['gflop'] = _flops(agent.train, batch) / 1e9
   result['gflops_per_s'] = result['gflop'] / result['update_s']['median']
@@ -184,25 +186,24 @@ def agent_bench(presets, method, task, jit, repeats, peak_size):
   starts = c.batch_size * c.batch_length
   imagined = starts * c.horizon
   # The world model's update alone; the behaviour is the rest.
-  model = tf.function(
-      lambda data: agent._train_model(agent._preprocess(data))[1], jit_compile=c.jit)
+  model = tf.function(agent.train_model, jit_compile=c.jit)
   _timed(result, 'model', lambda: float(model(batch)['model_loss']), repeats)
   result['model_gflop'] = _flops(model, batch) / 1e9
   if c.skills == 'cem':
     count = min(c.cem_train_starts, starts)
     imagined += c.cem_iters * c.cem_population * count * c.plan_horizon
     latent = {k: tf.random.normal((count, v.shape[-1]))
-              for k, v in agent._dynamics.initial(1).items()}
+              for k, v in agent.initial_state(1)['latent'].items()}
     latent['std'] = tf.abs(latent['std']) + 0.1
     cem = tf.function(lambda start: agent.cem(start, groups=1)[0], jit_compile=c.jit)
     _timed(result, 'cem', lambda: cem(latent).numpy(), repeats)
     result['cem_gflop'] = _flops(cem, latent) / 1e9
   result['imagined_per_update'] = imagined
   result['imagined_per_s'] = imagined / result['update_s']['median']
-  result['act_ms'] = _acting(agent, obs_space, c, repeats)
-  result['traces'] = dict(
-      train=agent.train.experimental_get_tracing_count(),
-      policy=agent._policy_fn.experimental_get_tracing_count())
+  result['act_ms'], policy_retraces = _acting(agent, obs_space, c, repeats)
+  # Traces after the first call: a timing that includes tracing would be wrong.
+  result['retraces'] = dict(
+      train=agent.train.experimental_get_tracing_count() - traced, policy=policy_retraces)
   result['peak_rss_gib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
   return result
 
@@ -243,20 +244,23 @@ def _flops(function, *args):
 
 def _acting(agent, obs_space, c, repeats):
   """Policy ms per env step, batch 1, over `repeats` windows of K steps after one warm-up
-  window; LSP replans with CEM on the first step of each window (its skill counter is 0)."""
+  window; LSP replans with CEM on the first step of each window (its skill counter is 0). And
+  how often the policy was traced again after its first step."""
   rng = np.random.RandomState(1)
   steps = c.skill_duration
   state, times = None, []
-  for _ in range((repeats + 1) * steps):
+  for step in range((repeats + 1) * steps):
     obs = {k: _random(space, (1,), rng) for k, space in obs_space.items()}
     start = time.perf_counter()
     _, _, state = agent.policy(obs, np.zeros(1, bool), state, training=True)
     times.append(1000 * (time.perf_counter() - start))
+    if step == 0:
+      traced = agent.act.experimental_get_tracing_count()
   windows = np.array(times[steps:]).reshape(repeats, steps)
   result = dict(step=stats(windows.mean(1)))
   if c.skills == 'cem':
     result.update(replan=stats(windows[:, 0]), no_replan=stats(windows[:, 1:].ravel()))
-  return result
+  return result, agent.act.experimental_get_tracing_count() - traced
 
 
 def in_child(function, *args):

@@ -120,16 +120,16 @@ class Config(dict):
     try:
       return self[name]
     except KeyError:
-      raise AttributeError(_unknown('config key', name, self)) from None
+      raise AttributeError(unknown('config key', name, self)) from None
 
   def __setattr__(self, name, value):
     self[name] = value
 
   def update(self, *args, **kwargs):
     overrides = dict(*args, **kwargs)
-    unknown = [k for k in overrides if k not in self]
-    if unknown:
-      raise ConfigError(_unknown('config key', unknown[0], self))
+    new = [k for k in overrides if k not in self]
+    if new:
+      raise ConfigError(unknown('config key', new[0], self))
     result = Config(self)
     for key, value in overrides.items():
       dict.__setitem__(result, key, convert(key, value, self[key]))
@@ -145,7 +145,8 @@ class Config(dict):
     os.replace(temp, path)
 
 
-def _unknown(kind, name, valid):
+def unknown(kind, name, valid):
+  """`Unknown KIND NAME.` and the closest valid names, if any are close."""
   close = difflib.get_close_matches(str(name), list(valid), n=3, cutoff=0.5)
   hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ''
   return f'Unknown {kind} {name!r}.{hint}'
@@ -222,7 +223,7 @@ def build(preset_names=(), overrides=None, path=CONFIGS):
   for name in preset_names:
     if name == 'defaults' or name not in presets:
       valid = [p for p in presets if p != 'defaults']
-      raise ConfigError(_unknown('preset', name, valid) + f' Presets: {", ".join(valid)}.')
+      raise ConfigError(unknown('preset', name, valid) + f' Presets: {", ".join(valid)}.')
     config = config.update(presets[name] or {})
   config = config.update(overrides or {})
   return config
@@ -241,10 +242,7 @@ def check(config):
     if not holds(config):
       raise ConfigError(message.format_map(config))
   from dreamer_lsp import envs  # No TensorFlow.
-  if not config.task.startswith('gym:') and config.task not in envs.TASKS:
-    raise ConfigError(
-        _unknown('task', config.task, envs.TASKS) +
-        f' Tasks: {", ".join(envs.TASKS)}, or gym:<id>.')
+  envs.check_task(config.task)
 
 
 def _inside(value, interval):

@@ -6,9 +6,14 @@ The actor becomes q(a | s, z) with a skill z held for K = skill_duration steps. 
     imagination and N(0, act_skill_noise) when acting;
   - `random`: N(0, I) (the Random Skills and RandSkillsInp baselines);
   - `policy`: an amortized high-level skill policy trained on task returns (the HIRO baseline).
-A backward skill predictor q(z | {s}, s0) gives the intrinsic reward log q (Sec. 3.2), which is
+Each is a small class below (`Planner`, `RandomSkills`, `SkillPolicy`), chosen by name. A
+backward skill predictor q(z | {s}, s0) gives the intrinsic reward log q (Sec. 3.2), which is
 added to the task reward with weight intrinsic_scale. Acting is MPC in skill space: every K
-steps the skill is re-planned from the current posterior state (Algorithm 1).
+steps the skill is re-planned from the current posterior state.
+
+Read top to bottom, `LSP` is Algorithm 1 (its model learning is Dreamer's `_train_model`, and
+Dreamer's `_train_behavior` calls the hooks below in this order), and `LSP.cem` with `cem` is
+Algorithm 2.
 """
 import math
 
@@ -21,130 +26,45 @@ from dreamer_lsp import models
 
 class LSP(agent.Dreamer):
 
+  def __init__(self, config, obs_space, act_space):
+    super().__init__(config, obs_space, act_space)
+    self.act_with_skill = tf.function(self._act_with_skill)
+
   def _build_model(self):
     super()._build_model()
     c = self._c
     self._skill_pred = models.GaussianHead(
         c.skill_dim, c.mlp_layers, c.mlp_units, c.dense_act, c.obs_std_min, c.obs_std_max)
     self._skill_pred_opt = self._optimizer('skill_pred', c.skill_pred_lr)
-    if c.skills == 'policy':
-      self._skill_policy = models.GaussianHead(
-          c.skill_dim, 2, c.num_units, c.dense_act, c.obs_std_min, c.obs_std_max)
-      self._skill_policy_opt = self._optimizer('skill_policy', c.highlevel_lr)
+    self._skills = SKILLS[c.skills](self)
 
   def modules(self):
     modules = super().modules()
     modules.update(skill_pred=self._skill_pred, skill_pred_opt=self._skill_pred_opt)
-    if self._c.skills == 'policy':
-      modules.update(skill_policy=self._skill_policy, skill_policy_opt=self._skill_policy_opt)
+    modules.update(self._skills.modules())
     return modules
 
   @property
   def plan_length(self):
     return math.ceil(self._c.plan_horizon / self._c.skill_duration)
 
-  # Acting: MPC in skill space ------------------------------------------------------------------
+  # Algorithm 1, behaviour learning -------------------------------------------------------------
 
-  def initial_state(self, batch_size):
-    skill = tf.zeros((batch_size, self._c.skill_dim), tf.float32)
-    count = tf.zeros((batch_size,), tf.int32)
-    return super().initial_state(batch_size) + (skill, count)
+  def _plan_skills(self, start):
+    """zeta = (mu, Sigma) <- CEM(S, ...), mu <- mu + epsilon: the skill distribution of this
+    update's imagination (None for the skill policy, which has none), and metrics."""
+    return self._skills.plan(start)
 
-  def _act(self, feat, latent, rest, reset, training):
-    skill, count = rest
-    replan = tf.equal(count % self._c.skill_duration, 0)
-    new_skill = tf.cond(
-        tf.reduce_any(replan), lambda: self._choose_acting_skill(feat, latent, training),
-        lambda: skill)
-    skill = tf.where(replan[:, None], new_skill, skill)
-    dist = self._actor(self._actor_input(feat, skill))
-    action = tf.cond(training, dist.sample, lambda: models.tanh_normal_mode(dist))
-    extras = {'skill': skill, 'skill_switch': replan}
-    return action, extras, (skill, count + 1)
-
-  def _choose_acting_skill(self, feat, latent, training):
-    c = self._c
-    batch = tf.shape(feat)[0]
-    if c.skills == 'cem':
-      mean, std, _ = self.cem(latent, groups=latent['deter'].shape[0])
-      mean, std = mean[:, 0], std[:, 0]
-      noisy = mean + c.act_skill_noise * tf.random.normal(tf.shape(mean))
-      sample = noisy + std * tf.random.normal(tf.shape(mean))
-      return tf.where(training, sample, mean)
-    if c.skills == 'random':
-      return tf.random.normal((batch, c.skill_dim))
-    dist = self._skill_policy(tf.stop_gradient(feat))
-    return tf.where(training, dist.sample(), dist.mean())
-
-  # The skill planner (Algorithm 2) -----------------------------------------------------------
-
-  def cem(self, start, groups):
-    """CEM over skill plans from `start`, which holds `groups` x S start states (group-major).
-    A candidate's score is the mean over its group's S start states of the lambda-return of its
-    imagined rollout; all candidates and start states run as one batched imagination."""
-    c = self._c
-    starts = start['deter'].shape[0] // groups
-    tiled = {
-        k: tf.reshape(
-            tf.repeat(tf.reshape(v, [groups, 1, starts] + v.shape[1:].as_list()),
-                      c.cem_population, axis=1),
-            [groups * c.cem_population * starts] + v.shape[1:].as_list())
-        for k, v in start.items()}
-
-    def score(candidates):
-      skills = tf.reshape(tf.repeat(candidates[:, :, None], starts, axis=2),
-                          [-1] + candidates.shape[2:].as_list())
-      states, _, _ = self._imagine(
-          tiled, c.plan_horizon,
-          lambda state, segment: skills[:, min(segment, self.plan_length - 1)])
-      feat = self._dynamics.get_feat(states)
-      returns, _ = self._returns(feat, self._value(feat).mode(), self._reward(feat).mode())
-      return tf.reduce_mean(tf.reshape(returns[0], (groups, c.cem_population, starts)), -1)
-
-    mean, std, metrics = cem(
-        score, groups, self.plan_length, c.skill_dim, c.cem_population, c.cem_elites,
-        c.cem_iters)
-    return tf.stop_gradient(mean), tf.stop_gradient(std), metrics
-
-  # Skills in the update (Algorithm 1, behaviour learning) ------------------------------------
+  def _skill_chooser(self, plan):
+    """Imagined rollouts draw a skill from zeta (or the skill policy) every K steps."""
+    return lambda state, segment: self._skills.choose(plan, state, segment)
 
   def _actor_input(self, feat, skill):
     return tf.concat([feat, tf.cast(skill, feat.dtype)], -1)
 
-  def _plan_skills(self, start):
-    c = self._c
-    shape = (self.plan_length, c.skill_dim)
-    if c.skills == 'random':
-      return (tf.zeros(shape), tf.ones(shape)), {}
-    if c.skills == 'policy':
-      return None, {}
-    count = start['deter'].shape[0]
-    subset = tf.random.shuffle(tf.range(count))[:min(c.cem_train_starts, count)]
-    mean, std, metrics = self.cem({k: tf.gather(v, subset) for k, v in start.items()}, groups=1)
-    mean, std = mean[0], std[0]
-    if c.skill_noise_per_rollout:
-      # mean + N(0, skill_noise) drawn for each rollout, then + std * N(0, I): one Gaussian.
-      std = tf.sqrt(std ** 2 + c.skill_noise ** 2)
-    else:
-      mean += c.skill_noise * tf.random.normal(shape)  # One draw for the whole update.
-    metrics['skill_entropy'] = tf.reduce_sum(_gaussian_entropy(std))
-    return (mean, std), metrics
-
-  def _skill_chooser(self, plan):
-    if plan is None:
-      return lambda state, segment: self._skill_policy(
-          tf.stop_gradient(self._dynamics.get_feat(state))).sample()
-    mean, std = plan
-    last = self.plan_length - 1
-
-    def choose(state, segment):
-      index = min(segment, last)
-      noise = tf.random.normal((tf.shape(state['deter'])[0], self._c.skill_dim))
-      return tf.stop_gradient(mean[index] + std[index] * noise)
-
-    return choose
-
   def _skill_objectives(self, plan, start, states, skills, feat, value, task_reward):
+    """The intrinsic rewards r_i from the K-sized sequences of states, the skill predictor's
+    (chi's) loss, and the skill policy's, if any."""
     c = self._c
     horizon = task_reward.shape[0]
     window = skill_window(c)
@@ -171,34 +91,13 @@ class LSP(agent.Dreamer):
     intrinsic = tf.concat([
         tf.repeat(per_step, window, axis=0),
         tf.zeros([horizon - window * per_step.shape[0]] + per_step.shape[1:].as_list())], 0)
-    if c.skills == 'policy':
-      returns, discount = self._returns(feat, value, task_reward)
-      losses['skill_policy'] = -tf.reduce_mean(discount * returns)
+    losses.update(self._skills.losses(feat, value, task_reward))
     metrics = dict(
         intrinsic_reward=c.intrinsic_scale * tf.reduce_mean(logprob),
         skill_pred_loss=losses['skill_pred'], skill_pred_logprob=tf.reduce_mean(pred_logprob),
         skill_mi=mutual_info,
         skill_spread=tf.reduce_mean(tf.math.reduce_std(chosen, axis=1)))
     return intrinsic, losses, metrics
-
-  def _skill_distributions(self, plan, start, states, segments):
-    """The means [segments, N or 1, skill_dim] of the distributions that the first `segments`
-    skills of the imagination were drawn from (the plan's Gaussians, or the skill policy's at
-    each segment's start), and their mean entropy."""
-    c = self._c
-    means, entropies = [], []
-    for segment in range(segments):
-      if plan is None:
-        step = segment * c.skill_duration
-        state = start if step == 0 else {k: v[step - 1] for k, v in states.items()}
-        dist = self._skill_policy(tf.stop_gradient(self._dynamics.get_feat(state)))
-        means.append(dist.mean())
-        entropies.append(tf.reduce_mean(dist.entropy()))
-      else:
-        index = min(segment, self.plan_length - 1)
-        means.append(plan[0][index][None])
-        entropies.append(tf.reduce_sum(_gaussian_entropy(plan[1][index])))
-    return tf.stop_gradient(tf.stack(means)), tf.reduce_mean(tf.stack(entropies))
 
   def _skill_segments(self, start, states, skills, window):
     """Predictor inputs [segments, N, (window + 1) * F]: the state a skill starts from and the
@@ -215,23 +114,83 @@ class LSP(agent.Dreamer):
       targets.append(tf.stop_gradient(skills[begin]))
     return tf.stack(inputs, 0), tf.stack(targets, 0)
 
+  def _skill_distributions(self, plan, start, states, segments):
+    """The means [segments, N or 1, skill_dim] of the distributions that the first `segments`
+    skills of the imagination were drawn from, and their mean entropy."""
+    means, entropies = [], []
+    for segment in range(segments):
+      step = segment * self._c.skill_duration
+      state = start if step == 0 else {k: v[step - 1] for k, v in states.items()}
+      mean, entropy = self._skills.distribution(plan, state, segment)
+      means.append(mean)
+      entropies.append(entropy)
+    return tf.stop_gradient(tf.stack(means)), tf.reduce_mean(tf.stack(entropies))
+
   def _train_skills(self, tape, losses):
+    """Updates chi, and the skill policy where there is one."""
     metrics = {'skill_pred_grad_norm': self._skill_pred_opt(
         tape, losses['skill_pred'], [self._skill_pred])}
-    if 'skill_policy' in losses:
-      metrics['skill_policy_grad_norm'] = self._skill_policy_opt(
-          tape, losses['skill_policy'], [self._skill_policy])
+    metrics.update(self._skills.train(tape, losses))
     return metrics
 
+  # Algorithm 1, environment interaction: MPC in skill space, a new skill every K steps ------
 
-def _gaussian_entropy(std):
-  return tf.math.log(std) + 0.5 * math.log(2 * math.pi * math.e)
+  def initial_state(self, batch_size):
+    """Dreamer's, and the `skill` each env holds and the steps `count` since it started."""
+    return dict(
+        super().initial_state(batch_size),
+        skill=tf.zeros((batch_size, self._c.skill_dim), tf.float32),
+        count=tf.zeros((batch_size,), tf.int32))
 
+  def _act(self, feat, latent, state, training):
+    replan = tf.equal(state['count'] % self._c.skill_duration, 0)
+    new_skill = tf.cond(
+        tf.reduce_any(replan), lambda: self._skills.act(feat, latent, training),
+        lambda: state['skill'])
+    skill = tf.where(replan[:, None], new_skill, state['skill'])
+    dist = self._actor(self._actor_input(feat, skill))
+    action = tf.cond(training, dist.sample, lambda: models.tanh_normal_mode(dist))
+    extras = {'skill': skill, 'skill_switch': replan}
+    return action, extras, dict(state, skill=skill, count=state['count'] + 1)
 
-def skill_window(config):
-  """How many states after its start the skill predictor reads: a skill's whole duration, or
-  the imagination horizon when that is shorter. Takes a Config or a saved config's dict."""
-  return min(config['skill_duration'], config['horizon'])
+  def _act_with_skill(self, obs, state, skill, sample):
+    """Tensors in, out: the actions under the given skills [N, skill_dim] on the posterior
+    state, the actor's mode (or, with `sample`, a sample) without exploration noise as in
+    evaluation; the model features, and the new state. For showing what a skill does."""
+    latent, feat = self._observe(obs, state)
+    dist = self._actor(self._actor_input(feat, skill))
+    action = tf.cast(dist.sample() if sample else models.tanh_normal_mode(dist), tf.float32)
+    return action, feat, dict(state, latent=latent, action=action)
+
+  # Algorithm 2: the CEM over skill plans -------------------------------------------------------
+
+  def cem(self, start, groups):
+    """CEM over skill plans from `start`, which holds `groups` x S start states (group-major).
+    A candidate's score is the mean over its group's S start states of the lambda-return of its
+    imagined rollout; all candidates and start states run as one batched imagination."""
+    c = self._c
+    starts = start['deter'].shape[0] // groups
+    tiled = {
+        k: tf.reshape(
+            tf.repeat(tf.reshape(v, [groups, 1, starts] + v.shape[1:].as_list()),
+                      c.cem_population, axis=1),
+            [groups * c.cem_population * starts] + v.shape[1:].as_list())
+        for k, v in start.items()}
+
+    def score(candidates):
+      skills = tf.reshape(tf.repeat(candidates[:, :, None], starts, axis=2),
+                          [-1] + candidates.shape[2:].as_list())
+      states, _, _ = self.imagine(
+          tiled, c.plan_horizon,
+          lambda state, segment: skills[:, min(segment, self.plan_length - 1)])
+      feat = self._dynamics.get_feat(states)
+      returns, _ = self._returns(feat, self._value(feat).mode(), self._reward(feat).mode())
+      return tf.reduce_mean(tf.reshape(returns[0], (groups, c.cem_population, starts)), -1)
+
+    mean, std, metrics = cem(
+        score, groups, self.plan_length, c.skill_dim, c.cem_population, c.cem_elites,
+        c.cem_iters)
+    return tf.stop_gradient(mean), tf.stop_gradient(std), metrics
 
 
 def cem(score, groups, plan, dim, population, elites, iterations):
@@ -251,3 +210,134 @@ def cem(score, groups, plan, dim, population, elites, iterations):
     metrics[f'cem_elite_value_{iteration}'] = tf.reduce_mean(elite.values)
     metrics[f'cem_std_{iteration}'] = tf.reduce_mean(std)
   return mean, std, metrics
+
+
+# Skill sources, chosen by `skills:` -----------------------------------------------------------
+#
+# plan(start) -> (plan, metrics): the skill distribution of an update's imagination;
+# choose(plan, state, segment) -> skill: the skill of an imagined segment;
+# distribution(plan, state, segment) -> (mean, entropy) of what that skill was drawn from;
+# act(feat, latent, training) -> skill: the skill when acting, every K steps;
+# losses, train, modules: a source's own networks (the skill policy's).
+
+class RandomSkills(tf.Module):
+  """`skills: random`: z ~ N(0, I) for every segment, imagined and acted (Random Skills and
+  RandSkillsInp); the base of the planner, whose plan is a Gaussian per segment as well."""
+
+  def __init__(self, lsp):
+    super().__init__()
+    self._lsp = lsp
+    self._c = lsp._c
+
+  def modules(self):
+    return {}
+
+  def plan(self, start):
+    shape = (self._lsp.plan_length, self._c.skill_dim)
+    return (tf.zeros(shape), tf.ones(shape)), {}
+
+  def choose(self, plan, state, segment):
+    mean, std = plan
+    index = min(segment, self._lsp.plan_length - 1)
+    noise = tf.random.normal((tf.shape(state['deter'])[0], self._c.skill_dim))
+    return tf.stop_gradient(mean[index] + std[index] * noise)
+
+  def distribution(self, plan, state, segment):
+    index = min(segment, self._lsp.plan_length - 1)
+    return plan[0][index][None], tf.reduce_sum(_gaussian_entropy(plan[1][index]))
+
+  def act(self, feat, latent, training):
+    return tf.random.normal((tf.shape(feat)[0], self._c.skill_dim))
+
+  def losses(self, feat, value, task_reward):
+    return {}
+
+  def train(self, tape, losses):
+    return {}
+
+
+class Planner(RandomSkills):
+  """`skills: cem`, LSP: the CEM's skill distribution plus N(0, skill_noise) on its mean in the
+  imagination (Algorithm 1), and MPC with N(0, act_skill_noise) on its mean when acting."""
+
+  def plan(self, start):
+    c = self._c
+    count = start['deter'].shape[0]
+    subset = tf.random.shuffle(tf.range(count))[:min(c.cem_train_starts, count)]
+    mean, std, metrics = self._lsp.cem(
+        {k: tf.gather(v, subset) for k, v in start.items()}, groups=1)
+    mean, std = mean[0], std[0]
+    if c.skill_noise_per_rollout:
+      # mean + N(0, skill_noise) drawn for each rollout, then + std * N(0, I): one Gaussian.
+      std = tf.sqrt(std ** 2 + c.skill_noise ** 2)
+    else:
+      mean += c.skill_noise * tf.random.normal(mean.shape)  # One draw for the whole update.
+    metrics['skill_entropy'] = tf.reduce_sum(_gaussian_entropy(std))
+    return (mean, std), metrics
+
+  def act(self, feat, latent, training):
+    """Every env plans from its own posterior state; the first skill of its plan."""
+    mean, std, _ = self._lsp.cem(latent, groups=latent['deter'].shape[0])
+    mean, std = mean[:, 0], std[:, 0]
+    noisy = mean + self._c.act_skill_noise * tf.random.normal(tf.shape(mean))
+    sample = noisy + std * tf.random.normal(tf.shape(mean))
+    return tf.where(training, sample, mean)
+
+
+class SkillPolicy(tf.Module):
+  """`skills: policy`, the HIRO-style baseline: an amortized Gaussian skill policy pi(z | s),
+  queried every K steps and trained by back-propagating the lambda-return of the task reward."""
+
+  def __init__(self, lsp):
+    super().__init__()
+    self._lsp = lsp
+    c = self._c = lsp._c
+    self._policy = models.GaussianHead(
+        c.skill_dim, 2, c.num_units, c.dense_act, c.obs_std_min, c.obs_std_max)
+    self._opt = lsp._optimizer('skill_policy', c.highlevel_lr)
+
+  def modules(self):
+    return dict(skill_policy=self._policy, skill_policy_opt=self._opt)
+
+  def plan(self, start):
+    return None, {}
+
+  def choose(self, plan, state, segment):
+    return self._dist(state).sample()
+
+  def distribution(self, plan, state, segment):
+    dist = self._dist(state)
+    return dist.mean(), tf.reduce_mean(dist.entropy())
+
+  def act(self, feat, latent, training):
+    dist = self._policy(tf.stop_gradient(feat))
+    return tf.where(training, dist.sample(), dist.mean())
+
+  def losses(self, feat, value, task_reward):
+    returns, discount = self._lsp._returns(feat, value, task_reward)
+    return {'skill_policy': -tf.reduce_mean(discount * returns)}
+
+  def train(self, tape, losses):
+    return {'skill_policy_grad_norm': self._opt(tape, losses['skill_policy'], [self._policy])}
+
+  def _dist(self, state):
+    return self._policy(tf.stop_gradient(self._lsp._dynamics.get_feat(state)))
+
+
+SKILLS = {'cem': Planner, 'random': RandomSkills, 'policy': SkillPolicy}
+
+
+def make_agent(config, obs_space, act_space):
+  """Dreamer for `skills: none`, else LSP with the skill source of that name."""
+  cls = agent.Dreamer if config.skills == 'none' else LSP
+  return cls(config, obs_space, act_space)
+
+
+def _gaussian_entropy(std):
+  return tf.math.log(std) + 0.5 * math.log(2 * math.pi * math.e)
+
+
+def skill_window(config):
+  """How many states after its start the skill predictor reads: a skill's whole duration, or
+  the imagination horizon when that is shorter. Takes a Config or a saved config's dict."""
+  return min(config['skill_duration'], config['horizon'])

@@ -6,7 +6,7 @@ import tf_keras
 from tensorflow_probability import bijectors as tfb
 from tensorflow_probability import distributions as tfd
 
-from dreamer_lsp import tools
+import tools
 
 tfkl = tf_keras.layers
 
@@ -219,7 +219,7 @@ class ActionDecoder(tools.Module):
     dist = tfd.Normal(mean, std)
     dist = tfd.TransformedDistribution(dist, TanhBijector())
     dist = tfd.Independent(dist, 1)
-    return tools.SampleDist(dist)
+    return dist
 
 
 def base_entropy(dist):

@@ -167,24 +167,16 @@ def _per_sim_step(quantity, dims):
   return quantity.reshape(-1, *quantity.shape[quantity.ndim - dims:])
 
 
-def load_episodes(logdir, split, count):
-  """The last episodes of a run; Dreamer names episode files by time, so the order is by name."""
-  files = sorted((pathlib.Path(logdir) / f'{split}_eps').glob('*.npz'))[-count:]
-  episodes = []
-  for file in files:
-    with np.load(file, allow_pickle=False) as episode:
-      episodes.append(dict(episode))
-  return episodes
-
-
 def plot_trajectories(logdir, out, episodes=5, split='train'):
   """Root x-y paths, dots where a new skill starts, the goal as a red star, obstacles as disks.
 
   The point task's `log_pos` stands in for a quadruped's `log_root_pos`.
   """
+  import tools  # Imports TensorFlow, which the other plots need not.
+  episodes = tools.load_episodes(pathlib.Path(logdir) / f'{split}_eps', last=episodes)
   episodes = [
       dict(episode, position=episode.get('log_root_pos', episode.get('log_pos')))
-      for episode in load_episodes(logdir, split, episodes)]
+      for episode in episodes.values()]
   episodes = [episode for episode in episodes if episode['position'] is not None]
   if not episodes:
     raise ValueError(f'No {split} episodes with log_root_pos or log_pos in {logdir}.')

@@ -62,6 +62,8 @@ THREAD_VARS = ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS')
 
 @dataclasses.dataclass
 class Run:
+  """One training run of a sweep: its logdir, its names in the sweep, train.py's arguments."""
+
   logdir: pathlib.Path
   labels: dict
   args: list
@@ -131,7 +133,7 @@ def load(path):
   for key, value in sweep.items():
     if key not in KEYS:
       raise config_lib.ConfigError(
-          config_lib._unknown('sweep key', key, KEYS) + f' Keys: {", ".join(KEYS)}.')
+          config_lib.unknown('sweep key', key, KEYS) + f' Keys: {", ".join(KEYS)}.')
     if value is not None and not isinstance(value, KEYS[key]):
       forms = ' or '.join(form.__name__ for form in KEYS[key])
       raise config_lib.ConfigError(f'Sweep key {key!r} must be a {forms}, got {value!r}.')
@@ -146,7 +148,7 @@ def load(path):
   for rule in sweep.get('exclude') or []:
     for key in rule if isinstance(rule, dict) else [rule]:
       if key not in fields:
-        raise config_lib.ConfigError(config_lib._unknown('exclude key', key, fields))
+        raise config_lib.ConfigError(config_lib.unknown('exclude key', key, fields))
   return sweep
 
 

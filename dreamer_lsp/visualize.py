@@ -8,8 +8,8 @@ created with the same seed) and held fixed for the whole rollout: skill i is z_i
 with the seed (the distribution CEM starts from). The low-level actor q(a | s, z_i) acts with its
 mode tanh(mean), as in evaluation, on the posterior state filtered from the observations. A
 rollout stops early where an episode ends. LSP's own policy re-plans the skill every K steps, so
-the rollout calls the agent's private members directly (_encode, _dynamics.obs_step, _actor,
-_actor_input, _preprocess). Frames have the run's size, or --size for runs on features.
+the rollout acts through `LSP.act_with_skill`, which holds the given skill. Frames have the
+run's size, or --size for runs on features.
 DIR (default LOGDIR/skills) gets:
 
   skill_I.png     the frames of skill I composited over the background, older ones fainter
@@ -38,11 +38,10 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
-import train
+import tools
 from dreamer_lsp import config as config_lib
 from dreamer_lsp import envs as envs_lib
-from dreamer_lsp import models
-from dreamer_lsp import tools
+from dreamer_lsp import lsp
 
 POSITIONS = ('log_root_pos', 'log_pos')  # Per simulator step; the last one ends the agent step.
 
@@ -66,8 +65,8 @@ def visualize(logdir, out, skills=8, steps=40, seed=0, size=None):
   envs = make_envs(render=True)
   try:
     obs_space = {k: v for k, v in envs[0].obs_space.items() if not k.startswith('log_')}
-    agent = train.make_agent(c, obs_space, envs[0].act_space)
-    act = skill_policy(agent)
+    agent = lsp.make_agent(c, obs_space, envs[0].act_space)
+    act = skill_policy(agent, obs_space)
     obs = [env.reset() for env in envs]
     z = np.random.RandomState(seed).randn(skills, c.skill_dim).astype(np.float32)
     act(obs, None, z)  # Creates the variables of the modules used, for the restore to fill.
@@ -78,7 +77,7 @@ def visualize(logdir, out, skills=8, steps=40, seed=0, size=None):
     for env in envs:
       env.close()
   noise = sampled_spreads(
-      skill_policy(agent, sample=True), lambda: make_envs(render=c.obs == 'pixels'), z, steps)
+      skill_policy(agent, obs_space, sample=True), lambda: make_envs(render=c.obs == 'pixels'), z, steps)
   out.mkdir(parents=True, exist_ok=True)
   composites = [composite(f) for f in frames.transpose(1, 0, 2, 3, 4)]
   for index, image in enumerate(composites):
@@ -121,26 +120,17 @@ def sampled_spreads(act, make_envs, skills, steps):
   return spreads
 
 
-def skill_policy(agent, sample=False):
+def skill_policy(agent, obs_keys, sample=False):
   """act(obs, state, skill) -> action, state, model features: the actor's mode (or a sample)
   under fixed skills [N, skill_dim] on the posterior state, as the agent's policy with
   training=False (True)."""
 
-  @tf.function
-  def step(obs, latent, action, skill):
-    embed = agent._encode(agent._preprocess(obs))
-    latent, _ = agent._dynamics.obs_step(latent, action, embed)
-    feat = agent._dynamics.get_feat(latent)
-    dist = agent._actor(agent._actor_input(feat, skill))
-    action = dist.sample() if sample else models.tanh_normal_mode(dist)
-    return tf.cast(action, tf.float32), latent, feat
-
   def act(obs, state, skill):
-    obs = {k: np.stack([o[k] for o in obs]) for k in agent._obs_space}
+    obs = {k: np.stack([o[k] for o in obs]) for k in obs_keys}
     if state is None:
-      state = agent._dynamics.initial(len(skill)), tf.zeros((len(skill), agent._actdim))
-    action, latent, feat = step(obs, *state, skill)
-    return action.numpy(), (latent, action), feat.numpy()
+      state = agent.initial_state(len(skill))
+    action, feat, state = agent.act_with_skill(obs, state, skill, sample)
+    return action.numpy(), state, feat.numpy()
 
   return act
 

@@ -1,7 +1,7 @@
 """SIGKILLs a debug run at random moments, resumes it with the same command each time, and checks
 that nothing was lost and nothing needed cleaning up by hand:
 
-  .venv/bin/python scripts/kill_resume.py --iterations 50 [--root DIR] [--max-minutes M]
+  .venv/bin/python -m scripts.kill_resume --iterations 50 [--root DIR] [--max-minutes M]
 
 Each iteration starts `train.py --configs debug lsp --steps STEPS --logdir ROOT/runN`, kills it
 after a random delay and notes the episode files complete at that moment. When a run finishes
@@ -20,7 +20,6 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 
 def episodes(logdir):
@@ -35,7 +34,7 @@ def command(logdir, steps):
 
 def check(logdir, saved, output):
   """Problems of a finished run: lost or unreadable episodes, an inconsistent step counter."""
-  from dreamer_lsp import tools  # Here: TensorFlow loads only for the checks.
+  import tools  # Here: TensorFlow loads only for the checks.
   problems = [f'{logdir}: episode lost: {name}' for name in sorted(saved - episodes(logdir))]
   lengths = [
       tools.episode_length(tools.load_episode(logdir / 'train_eps' / name))

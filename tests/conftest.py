@@ -1,3 +1,6 @@
+"""Helpers shared by the tests. Tests marked `slow` launch train.py and train (make test-fast
+leaves them out; make test runs everything)."""
+import json
 import pathlib
 import subprocess
 import sys
@@ -8,9 +11,15 @@ import gymnasium
 
 from dreamer_lsp import config as config_lib
 
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
 
 @pytest.fixture
 def spaces():
+  return vector_spaces()
+
+
+def vector_spaces():
   obs_space = {'vector': gymnasium.spaces.Box(-np.inf, np.inf, (5,), np.float32)}
   act_space = gymnasium.spaces.Box(-1, 1, (2,), np.float32)
   return obs_space, act_space
@@ -30,11 +39,26 @@ def random_batch(config, obs_dim=5, act_dim=2, seed=0):
       'discount': np.ones(shape, np.float32)}
 
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
+def _train_command(logdir, *args):
+  return [sys.executable, 'train.py', '--logdir', str(logdir), *args]
 
 
 def run_train(logdir, *args):
   """train.py in a subprocess, to completion."""
   return subprocess.run(
-      [sys.executable, 'train.py', '--logdir', str(logdir), *args], cwd=REPO,
-      capture_output=True, text=True, timeout=600)
+      _train_command(logdir, *args), cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+def start_train(logdir, *args):
+  """train.py in a subprocess, running on; stdout and stderr together in `.stdout`."""
+  return subprocess.Popen(
+      _train_command(logdir, *args), cwd=REPO, stdout=subprocess.PIPE,
+      stderr=subprocess.STDOUT, text=True)
+
+
+def read_metrics(logdir):
+  return [json.loads(line) for line in (logdir / 'metrics.jsonl').read_text().splitlines()]
+
+
+def saved_episodes(logdir):
+  return sorted(path.name for path in (logdir / 'train_eps').glob('*.npz'))

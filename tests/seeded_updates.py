@@ -9,12 +9,11 @@ import pathlib
 import random
 import sys
 
-import gymnasium
 import numpy as np
 import tensorflow as tf
 
-import train
-from conftest import debug_config, random_batch
+from conftest import debug_config, random_batch, vector_spaces
+from dreamer_lsp import lsp
 
 METHODS = ('dreamer', 'lsp', 'hiro')
 FIXTURE = pathlib.Path(__file__).parent / 'fixtures' / 'seeded_updates.json'
@@ -23,13 +22,11 @@ FIXTURE = pathlib.Path(__file__).parent / 'fixtures' / 'seeded_updates.json'
 def seeded_metrics(method):
   """Seeded as train.py seeds a run: tf_keras's unseeded initializers draw from Python's
   random. The second update's metrics, after the first has changed every network."""
-  obs_space = {'vector': gymnasium.spaces.Box(-np.inf, np.inf, (5,), np.float32)}
-  act_space = gymnasium.spaces.Box(-1, 1, (2,), np.float32)
   config = debug_config(method)
   random.seed(0)
   np.random.seed(0)
   tf.random.set_seed(0)
-  agent = train.make_agent(config, obs_space, act_space)
+  agent = lsp.make_agent(config, *vector_spaces())
   agent.train(random_batch(config))
   return {k: float(v) for k, v in agent.train(random_batch(config, seed=1)).items()}
 

@@ -3,10 +3,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import train
+import tools
 from conftest import debug_config, random_batch
 from dreamer_lsp import lsp
-from dreamer_lsp import tools
 
 PRESETS = ['dreamer', 'lsp', 'random_skills', 'randskillsinp', 'no_mi', 'hiro',
            'lsp_fixed_policy']
@@ -25,7 +24,7 @@ def _changed(before, modules):
 def test_every_trainable_variable_is_updated(preset, spaces):
   # Without free nats, so that the KL term always reaches the prior's layers.
   config = debug_config(preset, free_nats=0.0)
-  agent = train.make_agent(config, *spaces)
+  agent = lsp.make_agent(config, *spaces)
   agent.train(random_batch(config))  # Creates the variables.
   networks = agent.networks()
   counts = {k: len(m.trainable_variables) for k, m in networks.items()}
@@ -40,7 +39,7 @@ def test_every_trainable_variable_is_updated(preset, spaces):
 
 def test_shapes_and_dtypes_of_the_modules(spaces):
   config = debug_config('lsp')
-  agent = train.make_agent(config, *spaces)
+  agent = lsp.make_agent(config, *spaces)
   batch = random_batch(config)
   metrics = agent.train(batch)
   assert all(m.dtype == tf.float32 and m.shape == () for m in metrics.values())
@@ -57,7 +56,7 @@ def test_shapes_and_dtypes_of_the_modules(spaces):
   start = {k: tf.reshape(v, [-1] + v.shape[2:].as_list()) for k, v in post.items()}
   mean, std, _ = agent.cem(start, groups=1)
   assert mean.shape == std.shape == (1, agent.plan_length, config.skill_dim)
-  states, skills, _ = agent._imagine(
+  states, skills, _ = agent.imagine(
       start, config.horizon, agent._skill_chooser((mean[0], std[0])))
   count = config.batch_size * config.batch_length
   assert states['deter'].shape == (config.horizon, count, config.deter_size)
@@ -71,7 +70,7 @@ def test_shapes_and_dtypes_of_the_modules(spaces):
 @pytest.mark.parametrize('preset', ['dreamer', 'lsp'])
 def test_behaviour_losses_leave_the_world_model_untouched(preset, spaces):
   config = debug_config(preset)
-  agent = train.make_agent(config, *spaces)
+  agent = lsp.make_agent(config, *spaces)
   batch = random_batch(config)
   agent.train(batch)
   data = agent._preprocess(batch)
@@ -88,7 +87,7 @@ def test_behaviour_losses_leave_the_world_model_untouched(preset, spaces):
 def test_actor_value_and_skill_predictor_gradients_come_from_their_own_losses(
     spaces, monkeypatch):
   config = debug_config('lsp')
-  agent = train.make_agent(config, *spaces)
+  agent = lsp.make_agent(config, *spaces)
   agent.train(random_batch(config))
   data = agent._preprocess(random_batch(config, seed=2))
   post, _ = agent._dynamics.observe(agent._encode(data), data['action'])
@@ -116,7 +115,7 @@ def test_actor_value_and_skill_predictor_gradients_come_from_their_own_losses(
 @pytest.mark.parametrize('preset', PRESETS)
 def test_every_preset_updates_and_acts(preset, spaces, monkeypatch):
   config = debug_config(preset)
-  agent = train.make_agent(config, *spaces)
+  agent = lsp.make_agent(config, *spaces)
   planner_calls = []
   if isinstance(agent, lsp.LSP):
     original = agent.cem
@@ -153,10 +152,10 @@ def test_every_preset_updates_and_acts(preset, spaces, monkeypatch):
 
 def test_transfer_restores_every_network_variable(spaces, tmp_path):
   config = debug_config('lsp')
-  source = train.make_agent(config, *spaces)
+  source = lsp.make_agent(config, *spaces)
   source.train(random_batch(config))
   tools.save_checkpoint(tf.train.Checkpoint(**source.modules()), tmp_path / 'checkpoint')
-  target = train.make_agent(config, *spaces)
+  target = lsp.make_agent(config, *spaces)
   target.train(random_batch(config, seed=3))
   tools.load_checkpoint(
       tf.train.Checkpoint(**target.networks()), tmp_path / 'checkpoint', partial=True)
@@ -164,7 +163,7 @@ def test_transfer_restores_every_network_variable(spaces, tmp_path):
     for a, b in zip(module.trainable_variables, source.networks()[name].trainable_variables):
       np.testing.assert_array_equal(a.numpy(), b.numpy())
   # A Dreamer checkpoint lacks LSP's skill predictor: an error, not a silent partial load.
-  dreamer = train.make_agent(debug_config('dreamer'), *spaces)
+  dreamer = lsp.make_agent(debug_config('dreamer'), *spaces)
   dreamer.train(random_batch(config))
   tools.save_checkpoint(tf.train.Checkpoint(**dreamer.modules()), tmp_path / 'dreamer')
   with pytest.raises(tools.CheckpointError):
@@ -177,7 +176,7 @@ def test_pixel_world_model_shapes_and_gradients():
   obs_space = {'image': gymnasium.spaces.Box(0, 255, (64, 64, 3), np.uint8)}
   act_space = gymnasium.spaces.Box(-1, 1, (2,), np.float32)
   config = debug_config('dreamer', obs='pixels', free_nats=0.0)
-  agent = train.make_agent(config, obs_space, act_space)
+  agent = lsp.make_agent(config, obs_space, act_space)
   batch = random_batch(config)
   del batch['vector']
   rng = np.random.RandomState(0)

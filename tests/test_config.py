@@ -41,6 +41,7 @@ def test_bad_config_raises_named_error(argv, message):
     config_lib.parse_args(argv)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('argv, message', [
     (['--bach_size', '3', '--logdir', 'x'], "Did you mean 'batch_size'"),
     (['--configs', 'debug', '--task', 'dmc_chetah_run', '--logdir', 'x'],

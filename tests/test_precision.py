@@ -5,9 +5,9 @@ import pytest
 import tensorflow as tf
 import tf_keras
 
-import train
+import tools
 from conftest import debug_config, random_batch
-from dreamer_lsp import tools
+from dreamer_lsp import lsp
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def mixed_policy():
 
 def test_every_variable_trains_under_mixed_precision(spaces, mixed_policy):
   config = debug_config('lsp', precision=16, free_nats=0.0)
-  agent = train.make_agent(config, *spaces)
+  agent = lsp.make_agent(config, *spaces)
   agent.train(random_batch(config))
   networks = agent.networks()
   before = {k: [v.numpy().copy() for v in m.trainable_variables] for k, m in networks.items()}

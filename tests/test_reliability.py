@@ -1,23 +1,18 @@
 """Bad numbers, bad files, failing environments, and reproducibility, each for real."""
-import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-import train
-from conftest import REPO, debug_config, random_batch, run_train
-from dreamer_lsp import tools
-
-
-def _metrics(logdir):
-  return [json.loads(line) for line in (logdir / 'metrics.jsonl').read_text().splitlines()]
+import tools
+from conftest import REPO, debug_config, random_batch, read_metrics, run_train, saved_episodes
+from dreamer_lsp import lsp
 
 
 def test_nonfinite_update_is_not_applied(spaces):
   config = debug_config('lsp')
-  agent = train.make_agent(config, *spaces)
+  agent = lsp.make_agent(config, *spaces)
   agent.train(random_batch(config))
   before = [v.numpy().copy() for v in agent.trainable_variables]
   batch = random_batch(config, seed=1)
@@ -32,6 +27,7 @@ def test_nonfinite_update_is_not_applied(spaces):
     assert np.all(np.isfinite(new))
 
 
+@pytest.mark.slow
 def test_run_stops_after_consecutive_nonfinite_updates(tmp_path):
   episode = {
       'vector': np.zeros((51, 2), np.float32), 'log_pos': np.zeros((51, 1, 2), np.float32),
@@ -46,6 +42,7 @@ def test_run_stops_after_consecutive_nonfinite_updates(tmp_path):
   assert not (tmp_path / 'checkpoint').exists()  # Nothing bad was saved.
 
 
+@pytest.mark.slow
 def test_corrupt_checkpoint_is_reported_and_kept(tmp_path):
   assert run_train(tmp_path, '--configs', 'debug', 'dreamer', '--steps', '150').returncode == 0
   data = next((tmp_path / 'checkpoint').glob('variables.data*'))
@@ -57,14 +54,11 @@ def test_corrupt_checkpoint_is_reported_and_kept(tmp_path):
   assert data.read_bytes() == b'not a checkpoint'  # Not overwritten.
 
 
-def _episodes(logdir):
-  return sorted(path.name for path in (logdir / 'train_eps').glob('*.npz'))
-
-
+@pytest.mark.slow
 def test_full_disk_then_a_kill_inside_a_save_then_resume(tmp_path):
   """The same command finishes the run after both faults, with every saved episode."""
   args = ['--configs', 'debug', 'lsp', '--logdir', str(tmp_path)]
-  faulty = [sys.executable, str(REPO / 'tests/fixtures/faulty_train.py')]
+  faulty = [sys.executable, '-m', 'tests.fixtures.faulty_train']
   # Episode writes: 2 prefill, 1 eval, then train episodes of 50 steps; a checkpoint at 300.
   result = subprocess.run(
       faulty + ['full_disk', '8', *args], cwd=REPO, capture_output=True, text=True, timeout=600)
@@ -74,7 +68,7 @@ def test_full_disk_then_a_kill_inside_a_save_then_resume(tmp_path):
   assert line.startswith(f'error: Cannot write the episode to {tmp_path}/train_eps/')
   assert 'No space left on device; ' in line and ' free there. ' in line
   assert not list((tmp_path / 'train_eps').glob('*.tmp'))
-  saved = _episodes(tmp_path)
+  saved = saved_episodes(tmp_path)
   assert len(saved) == 6 and (tmp_path / 'checkpoint/variables.index').exists()
   # The resumed run's first checkpoint write (at 500 steps) hangs half-way and is killed.
   process = subprocess.Popen(
@@ -82,7 +76,7 @@ def test_full_disk_then_a_kill_inside_a_save_then_resume(tmp_path):
       stderr=subprocess.DEVNULL, text=True)
   try:
     assert 'hanging\n' in process.stdout, 'the run ended without reaching the hanging save'
-    saved = _episodes(tmp_path)
+    saved = saved_episodes(tmp_path)
   finally:
     process.kill()
     process.wait()
@@ -90,11 +84,12 @@ def test_full_disk_then_a_kill_inside_a_save_then_resume(tmp_path):
   result = run_train(tmp_path, *args[:-2])
   assert result.returncode == 0, result.stdout + result.stderr
   assert 'Resumed from' in result.stdout and (tmp_path / 'done').exists()
-  assert set(saved) < set(_episodes(tmp_path))
-  assert len(tools.load_episodes(tmp_path / 'train_eps')) == len(_episodes(tmp_path))
+  assert set(saved) < set(saved_episodes(tmp_path))
+  assert len(tools.load_episodes(tmp_path / 'train_eps')) == len(saved_episodes(tmp_path))
   assert not (tmp_path / 'checkpoint.tmp').exists()
 
 
+@pytest.mark.slow
 def test_transfer_from_mismatched_or_missing_checkpoint(tmp_path):
   source = tmp_path / 'source'
   assert run_train(source, '--configs', 'debug', 'lsp', '--steps', '150').returncode == 0
@@ -109,6 +104,7 @@ def test_transfer_from_mismatched_or_missing_checkpoint(tmp_path):
   assert result.returncode == 0 and 'Initialised the networks from' in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('mode', ['stop', 'continue'])
 def test_environment_error_mid_episode(tmp_path, mode):
   task = 'gym:tests.fixtures.faulty_env:Faulty-v0'
@@ -120,10 +116,11 @@ def test_environment_error_mid_episode(tmp_path, mode):
   else:
     assert result.returncode == 0, result.stderr
     assert 'Restarting the environments' in result.stdout
-    assert any(m.get('env_errors') == 1 for m in _metrics(tmp_path))
+    assert any(m.get('env_errors') == 1 for m in read_metrics(tmp_path))
     assert (tmp_path / 'done').exists()
 
 
+@pytest.mark.slow
 def test_seeded_deterministic_runs_are_identical(tmp_path):
   args = ['--configs', 'debug', 'lsp', '--steps', '300', '--deterministic', 'True']
   for name in ('a', 'b'):
@@ -131,6 +128,6 @@ def test_seeded_deterministic_runs_are_identical(tmp_path):
   strip = lambda ms: [{k: v for k, v in m.items() if k not in (
       'checkpoint_seconds', 'updates_per_second', 'disk_mb', 'rss_mb', 'process_hours')}
       for m in ms]
-  first, second = strip(_metrics(tmp_path / 'a')), strip(_metrics(tmp_path / 'b'))
+  first, second = strip(read_metrics(tmp_path / 'a')), strip(read_metrics(tmp_path / 'b'))
   assert any('model_loss' in m for m in first)
   assert first == second

@@ -71,10 +71,9 @@ def test_intrinsic_reward_rises_only_when_skills_change_the_states():
 def test_mutual_information_estimate_matches_closed_forms(monkeypatch, spaces):
   """Random skills are drawn from N(0, I). A predictor that ignores the states and says N(0, s)
   scores E[log q] + H[p] = d/2 (1 - 1/s^2 - log s^2): 0 nats for s = 1, less otherwise."""
-  import train
   from conftest import debug_config, random_batch
   config = debug_config('random_skills', batch_size=32, batch_length=32)
-  agent = train.make_agent(config, *spaces)
+  agent = lsp.make_agent(config, *spaces)
   agent.train(random_batch(config))
   monkeypatch.setattr(agent, '_train_skills', lambda tape, losses: {})
   data = agent._preprocess(random_batch(config, seed=1))

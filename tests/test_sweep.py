@@ -1,14 +1,12 @@
 """Sweeps: expansion, skipping and resuming, failures, Ray, and the real train.py end to end."""
-import pathlib
 import subprocess
 import sys
 
 import pytest
 from ruamel.yaml import YAML
 
+from conftest import REPO
 from dreamer_lsp import report, sweep
-
-REPO = pathlib.Path(__file__).resolve().parent.parent
 
 FAKE_TRAIN = '''
 """Stands in for train.py: records its arguments, fails on --method bad, else finishes the run."""
@@ -227,8 +225,7 @@ def test_ray_runs_on_a_local_cluster(fake, tmp_path):
         f'--logdir {root}/point_reach/{method}/seed0']
 
 
-@pytest.mark.skipif(
-    not (REPO / 'train.py').exists(), reason='needs train.py (runs once it exists)')
+@pytest.mark.slow
 def test_tiny_sweep_end_to_end_with_train_py(tmp_path):
   """sweeps/tiny.yaml shrunk to the debug preset, with the real train.py: a minute."""
   root = tmp_path / 'tiny'
@@ -252,6 +249,7 @@ def test_tiny_sweep_end_to_end_with_train_py(tmp_path):
   assert result.returncode == 0 and '4 done, 0 to train' in result.stdout
 
 
+@pytest.mark.slow
 def test_every_shipped_sweep_runs_end_to_end_at_debug_sizes(tmp_path):
   """`--smoke` of every file in sweeps/ with the real train.py: every task and method starts,
   trains and evaluates; the transfer sweep loads the runs of its source sweep (K and H change

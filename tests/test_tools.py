@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dreamer_lsp import tools
+import tools
 
 
 def test_lambda_return_matches_hand_computation():

@@ -1,47 +1,32 @@
 """train.py end to end: artifacts, crash safety, signals, and learning on a small task."""
 import json
-import pathlib
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
+import pytest
 
+from conftest import read_metrics, saved_episodes, start_train
 from dreamer_lsp import envs
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
-
-
-def _train(logdir, *args, **kwargs):
-  return subprocess.Popen(
-      [sys.executable, 'train.py', '--logdir', str(logdir), *args], cwd=REPO,
-      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
-
-
-def _metrics(logdir):
-  return [json.loads(line) for line in (logdir / 'metrics.jsonl').read_text().splitlines()]
-
-
-def _episodes(logdir):
-  return sorted(p.name for p in (logdir / 'train_eps').glob('*.npz'))
+pytestmark = pytest.mark.slow
 
 
 def test_short_run_leaves_a_complete_logdir(tmp_path):
-  process = _train(tmp_path, '--configs', 'debug', 'lsp')
+  process = start_train(tmp_path, '--configs', 'debug', 'lsp')
   output, _ = process.communicate(timeout=600)
   assert process.returncode == 0, output
   for name in ('config.yaml', 'metrics.jsonl', 'returns.png', 'done', 'checkpoint'):
     assert (tmp_path / name).exists(), name
   assert list(tmp_path.glob('events.out.tfevents.*'))
-  metrics = _metrics(tmp_path)
+  metrics = read_metrics(tmp_path)
   keys = set().union(*metrics)
   for key in ('train_return', 'eval_return', 'model_loss', 'actor_loss', 'value_loss',
               'intrinsic_reward', 'skill_pred_loss', 'cem_elite_value_0', 'cem_std_1',
               'skill_entropy', 'act_skill_change'):
     assert key in keys, key
   assert max(m['step'] for m in metrics) == 600
-  assert len(_episodes(tmp_path)) == 12  # 600 steps of 50-step episodes.
+  assert len(saved_episodes(tmp_path)) == 12  # 600 steps of 50-step episodes.
   episode = np.load(sorted((tmp_path / 'train_eps').glob('*.npz'))[-1])
   assert episode['skill'].shape == (51, 3) and episode['skill_switch'].dtype == bool
 
@@ -50,17 +35,17 @@ def test_killed_run_resumes_without_losing_episodes(tmp_path):
   args = ['--configs', 'debug', 'dreamer', '--steps', '1500', '--checkpoint_every', '100']
   kills = 0
   for wait_for in (4, 12):  # Kill after the prefill, then again in the middle of training.
-    process = _train(tmp_path, *args)
-    while len(_episodes(tmp_path)) < wait_for:
+    process = start_train(tmp_path, *args)
+    while len(saved_episodes(tmp_path)) < wait_for:
       assert process.poll() is None, process.stdout.read()
       time.sleep(0.2)
     time.sleep(0.5)
     process.send_signal(signal.SIGKILL)
     process.wait()
     kills += 1
-    before = _episodes(tmp_path)
+    before = saved_episodes(tmp_path)
     steps_before = 50 * len(before)
-    process = _train(tmp_path, *args)
+    process = start_train(tmp_path, *args)
     line = ''
     while 'Resumed from' not in line and 'Prefilling' not in line:
       line = process.stdout.readline()
@@ -68,13 +53,13 @@ def test_killed_run_resumes_without_losing_episodes(tmp_path):
     if kills == 1:
       process.send_signal(signal.SIGKILL)
       process.wait()
-      assert set(before) <= set(_episodes(tmp_path))
+      assert set(before) <= set(saved_episodes(tmp_path))
       continue
     output, _ = process.communicate(timeout=600)
     assert process.returncode == 0, output
     assert f'at step {steps_before}' in line
-    assert set(before) <= set(_episodes(tmp_path))  # Nothing saved before a kill is lost.
-  assert len(_episodes(tmp_path)) == 30
+    assert set(before) <= set(saved_episodes(tmp_path))  # Nothing saved before a kill is lost.
+  assert len(saved_episodes(tmp_path)) == 30
   text = (tmp_path / 'metrics.jsonl').read_text()
   assert text.endswith('\n')
   records = [json.loads(line) for line in text.splitlines()]  # No half-written line.
@@ -84,12 +69,11 @@ def test_killed_run_resumes_without_losing_episodes(tmp_path):
 
 
 def test_sigterm_saves_a_checkpoint_and_exits(tmp_path):
-  process = _train(tmp_path, '--configs', 'debug', 'dreamer', '--steps', '100000',
-                   '--checkpoint_every', '100000')
-  while len(_episodes(tmp_path)) < 4:
+  process = start_train(tmp_path, '--configs', 'debug', 'dreamer', '--steps', '100000',
+                        '--checkpoint_every', '100000')
+  while len(saved_episodes(tmp_path)) < 4:  # Past the prefill: the agent is training.
     assert process.poll() is None
     time.sleep(0.2)
-  time.sleep(2)
   process.send_signal(signal.SIGTERM)
   output, _ = process.communicate(timeout=120)
   assert process.returncode == 128 + signal.SIGTERM, output
@@ -118,21 +102,21 @@ def _random_return(episodes=20, seed=10_000):
 
 def test_dreamer_and_lsp_learn_point_reach(tmp_path):
   processes = {
-      method: _train(tmp_path / method, '--configs', 'point', method, *LEARN)
+      method: start_train(tmp_path / method, '--configs', 'point', method, *LEARN)
       for method in ('dreamer', 'lsp')}
   random_return = _random_return()
   for method, process in processes.items():
     output, _ = process.communicate(timeout=900)
     assert process.returncode == 0, output
-    final = [m['eval_return'] for m in _metrics(tmp_path / method) if 'eval_return' in m][-1]
+    final = [m['eval_return'] for m in read_metrics(tmp_path / method) if 'eval_return' in m][-1]
     print(f'{method}: eval return {final:.1f}, random {random_return:.1f}')
     assert final > random_return + MARGIN, (method, final, random_return)
 
 
 def test_pixels_train_and_render_videos_in_the_training_program(tmp_path):
-  process = _train(tmp_path, '--configs', 'debug', 'lsp', 'dmc_vision', '--task',
-                   'dmc_cartpole_balance', '--steps', '200', '--prefill', '100',
-                   '--action_repeat', '2', '--time_limit', '100', '--eval_video', 'True')
+  process = start_train(tmp_path, '--configs', 'debug', 'lsp', 'dmc_vision', '--task',
+                        'dmc_cartpole_balance', '--steps', '200', '--prefill', '100',
+                        '--action_repeat', '2', '--time_limit', '100', '--eval_video', 'True')
   output, _ = process.communicate(timeout=600)
   assert process.returncode == 0, output
   episode = np.load(next((tmp_path / 'train_eps').glob('*.npz')))
@@ -142,8 +126,9 @@ def test_pixels_train_and_render_videos_in_the_training_program(tmp_path):
 
 
 def test_mixed_precision_runs(tmp_path):
-  process = _train(tmp_path, '--configs', 'debug', 'lsp', '--steps', '150', '--precision', '16')
+  process = start_train(
+      tmp_path, '--configs', 'debug', 'lsp', '--steps', '150', '--precision', '16')
   output, _ = process.communicate(timeout=600)
   assert process.returncode == 0, output
-  losses = [m['model_loss'] for m in _metrics(tmp_path) if 'model_loss' in m]
+  losses = [m['model_loss'] for m in read_metrics(tmp_path) if 'model_loss' in m]
   assert losses and all(np.isfinite(losses))

@@ -3,14 +3,17 @@ policy's need for a source run."""
 import json
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
+import tools
 import train
 from conftest import debug_config, run_train
 from dreamer_lsp import envs
-from dreamer_lsp import tools
+from dreamer_lsp import lsp
 
 
+@pytest.mark.slow
 def test_relabeled_source_episodes_join_the_replay_but_not_the_step_count(tmp_path):
   source, target = tmp_path / 'source', tmp_path / 'target'
   assert run_train(source, '--configs', 'debug', 'lsp', '--steps', '200').returncode == 0
@@ -28,13 +31,10 @@ def test_relabeled_source_episodes_join_the_replay_but_not_the_step_count(tmp_pa
   assert [m['step'] for m in metrics if 'train_return' in m] == [50, 100, 150]
 
 
-def test_skill_noise_is_added_after_the_cem_only(monkeypatch):
-  import gymnasium
-  obs_space = {'vector': gymnasium.spaces.Box(-np.inf, np.inf, (5,), np.float32)}
-  act_space = gymnasium.spaces.Box(-1, 1, (2,), np.float32)
+def test_skill_noise_is_added_after_the_cem_only(monkeypatch, spaces):
   for per_rollout in (False, True):
     config = debug_config('lsp', skill_noise=0.1, skill_noise_per_rollout=per_rollout)
-    agent = train.make_agent(config, obs_space, act_space)
+    agent = lsp.make_agent(config, *spaces)
     shape = (1, agent.plan_length, config.skill_dim)
     monkeypatch.setattr(agent, 'cem', lambda start, groups: (
         tf.fill(shape, 2.0), tf.fill(shape, 0.5), {}))
@@ -50,25 +50,22 @@ def test_skill_noise_is_added_after_the_cem_only(monkeypatch):
       assert abs(means.std() - 0.1) < 0.02
 
 
-def test_acting_skills_take_their_own_noise(monkeypatch):
+def test_acting_skills_take_their_own_noise(monkeypatch, spaces):
   """MPC adds N(0, act_skill_noise) to the acting CEM's mean, whatever the imagination's
   skill_noise; evaluation acts with the mean itself."""
-  import gymnasium
-  obs_space = {'vector': gymnasium.spaces.Box(-np.inf, np.inf, (5,), np.float32)}
-  act_space = gymnasium.spaces.Box(-1, 1, (2,), np.float32)
   config = debug_config('lsp', skill_noise=1.0, act_skill_noise=0.2)
-  agent = train.make_agent(config, obs_space, act_space)
+  agent = lsp.make_agent(config, *spaces)
   envs = 500
   shape = (envs, agent.plan_length, config.skill_dim)
   monkeypatch.setattr(agent, 'cem', lambda start, groups: (
       tf.fill(shape, 2.0), tf.fill(shape, 1e-6), {}))
   latent = agent._dynamics.initial(envs)
   feat = agent._dynamics.get_feat(latent)
-  sampled = agent._choose_acting_skill(feat, latent, tf.constant(True)).numpy()
+  sampled = agent._skills.act(feat, latent, tf.constant(True)).numpy()
   assert abs(sampled.mean() - 2.0) < 0.03
   assert abs(sampled.std() - 0.2) < 0.02
   np.testing.assert_allclose(
-      agent._choose_acting_skill(feat, latent, tf.constant(False)).numpy(), 2.0)
+      agent._skills.act(feat, latent, tf.constant(False)).numpy(), 2.0)
 
 
 def test_a_frozen_policy_needs_a_source_run(tmp_path, capsys):

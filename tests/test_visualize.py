@@ -1,6 +1,5 @@
 """The skill visualiser on a tiny LSP run of point_reach, and its errors."""
 import json
-import pathlib
 import subprocess
 import sys
 
@@ -8,22 +7,20 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 
+from conftest import REPO, run_train
 from dreamer_lsp import config as config_lib
 from dreamer_lsp import visualize
-
-REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope='module')
 def logdir(tmp_path_factory):
   logdir = tmp_path_factory.mktemp('lsp')
-  subprocess.run(
-      [sys.executable, 'train.py', '--configs', 'debug', 'lsp', '--task', 'point_reach',
-       '--logdir', str(logdir), '--steps', '200'],
-      cwd=REPO, check=True, capture_output=True)
+  result = run_train(logdir, '--configs', 'debug', 'lsp', '--task', 'point_reach', '--steps', '200')
+  assert result.returncode == 0, result.stdout + result.stderr
   return logdir
 
 
+@pytest.mark.slow
 def test_skills_from_one_start(logdir, tmp_path):
   out = tmp_path / 'skills'
   result = subprocess.run(
@@ -48,6 +45,7 @@ def test_skills_from_one_start(logdir, tmp_path):
   assert stats['diversity'] == pytest.approx(stats['spread_sampled'] / stats['spread_one_skill'])
 
 
+@pytest.mark.slow
 def test_runs_without_skills_or_checkpoint_are_refused(logdir, tmp_path, capsys):
   config = config_lib.Config(config_lib.load_yaml(logdir / 'config.yaml'))
   for name, skills in (('dreamer', 'none'), ('untrained', 'cem')):

@@ -2,5 +2,5 @@
 quadruped tasks, a tiny point task and gymnasium envs. See make_env."""
 
 from .gym_adapter import GymAdapter
-from .registry import TASKS, make_env, wrap
-from .rewards import relabel
+from .registry import TASKS, check_task, make_env, wrap
+from .rewards import relabel, relabel_episodes

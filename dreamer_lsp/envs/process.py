@@ -7,9 +7,10 @@ import sys
 from multiprocessing import connection
 
 import dreamer_lsp
+from . import wrappers
 
 
-class Process:
+class Process(wrappers.Calls):
   """The env of `make_env(**kwargs)`, stepped in a child process.
 
   The child is a fresh interpreter running `python -m dreamer_lsp.envs.worker`, not a
@@ -33,15 +34,6 @@ class Process:
   @property
   def pid(self):
     return self._process.pid
-
-  def reset(self):
-    return self._call('reset')
-
-  def step(self, action):
-    return self._call('step', action)
-
-  def render(self):
-    return self._call('render')
 
   def close(self):
     try:

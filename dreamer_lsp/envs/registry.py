@@ -1,8 +1,8 @@
 """make_env: builds any task by name behind the agent's env interface."""
 
-import difflib
-
 import gymnasium
+
+from dreamer_lsp import config as config_lib
 
 from . import dmc
 from . import gl
@@ -33,12 +33,7 @@ def make_env(
   process: run the env in a worker process; None does so exactly when the env renders
   (pixels or render=True), because OSMesa rendering crashes processes with TensorFlow.
   """
-  if task not in TASKS and not task.startswith('gym:'):
-    close = difflib.get_close_matches(task, TASKS)
-    hint = f' Did you mean {" or ".join(map(repr, close))}?' if close else ''
-    raise ValueError(
-        f'Unknown task {task!r}.{hint} Valid tasks: {", ".join(TASKS)}; or '
-        "'gym:<id>' for a gymnasium env with Box spaces.")
+  check_task(task)
   if obs not in ('features', 'pixels'):
     raise ValueError(f"obs must be 'features' or 'pixels', got {obs!r}.")
   renders = obs == 'pixels' or render
@@ -49,6 +44,14 @@ def make_env(
         task=task, obs=obs, action_repeat=action_repeat, time_limit=time_limit, size=size,
         seed=seed, render=render))
   return wrap(_raw(task, seed, size, renders), task, obs, action_repeat, time_limit, size)
+
+
+def check_task(task):
+  """Raises ConfigError (a ValueError) for a task that is neither in TASKS nor 'gym:<id>'."""
+  if task not in TASKS and not task.startswith('gym:'):
+    raise config_lib.ConfigError(
+        config_lib.unknown('task', task, TASKS) + f' Tasks: {", ".join(TASKS)}; or gym:<id> '
+        'for a gymnasium env with Box spaces.')
 
 
 def wrap(env, task='custom', obs='features', action_repeat=2, time_limit=1000, size=(64, 64)):

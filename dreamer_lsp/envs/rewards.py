@@ -5,8 +5,14 @@ rewards. The envs compute their rewards with these same functions, and `relabel`
 to stored episodes, e.g. to relabel a replay buffer with the reward of a new task.
 """
 
+import os
+import pathlib
+import shutil
+
 import numpy as np
 from dm_control.utils.rewards import tolerance  # Plain NumPy, loads no simulator.
+
+from dreamer_lsp import config as config_lib
 
 WALK_SPEED = 0.5  # Metres per second, as in dm_control's quadruped walk.
 GOAL_DISTANCE = 6.0  # Metres from the start to the goal.
@@ -73,6 +79,25 @@ def relabel(task, episode):
   rewards = np.asarray(REWARDS[task](log), np.float32).sum(1)
   rewards[0] = 0
   return rewards
+
+
+def relabel_episodes(task, source, target):
+  """The Walk -> Reach transfer's replay: the episodes of folder `source` with the rewards of
+  `task`, written to folder `target` under a temp name, renamed when complete, so that a kill
+  leaves no half. Returns how many; 0 where `target` exists already."""
+  import tools  # Imports TensorFlow, which the env worker processes that import this must not.
+  target = pathlib.Path(target)
+  if target.exists():
+    return 0
+  episodes = tools.load_episodes(source)
+  if not episodes:
+    raise config_lib.ConfigError(f'No episodes to relabel in {source}.')
+  temp = target.with_name(target.name + '.tmp')
+  shutil.rmtree(temp, ignore_errors=True)
+  for episode in episodes.values():
+    tools.save_episode(temp, dict(episode, reward=relabel(task, episode)))
+  os.replace(temp, target)
+  return len(episodes)
 
 
 def _upright(log):

@@ -107,12 +107,8 @@ class Pixels(Wrapper):
     return obs
 
 
-class NameErrors(Wrapper):
-  """Re-raises the env's errors with the task's name, which the raw error rarely says."""
-
-  def __init__(self, env, task):
-    super().__init__(env)
-    self._task = task
+class Calls:
+  """reset, step and render as one `_call(name, *args)`, for envs that handle them alike."""
 
   def reset(self):
     return self._call('reset')
@@ -122,6 +118,14 @@ class NameErrors(Wrapper):
 
   def render(self):
     return self._call('render')
+
+
+class NameErrors(Calls, Wrapper):
+  """Re-raises the env's errors with the task's name, which the raw error rarely says."""
+
+  def __init__(self, env, task):
+    super().__init__(env)
+    self._task = task
 
   def _call(self, name, *args):
     try:

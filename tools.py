@@ -7,6 +7,7 @@ import os
 import pathlib
 import re
 import shutil
+import time
 import uuid
 import warnings
 
@@ -120,34 +121,6 @@ def lambda_return(reward, value, pcont, bootstrap, lambda_, axis):
   return returns
 
 
-class SampleDist:
-  """Mode, mean and entropy of a distribution without closed forms, by sampling."""
-
-  def __init__(self, dist, samples=100):
-    self._dist = dist
-    self._samples = samples
-
-  @property
-  def name(self):
-    return 'SampleDist'
-
-  def __getattr__(self, name):
-    return getattr(self._dist, name)
-
-  def mean(self):
-    return tf.reduce_mean(self._dist.sample(self._samples), 0)
-
-  def mode(self):
-    sample = self._dist.sample(self._samples)
-    logprob = self._dist.log_prob(sample)
-    return tf.gather(sample, tf.argmax(logprob))[0]
-
-  def entropy(self):
-    sample = self._dist.sample(self._samples)
-    logprob = self.log_prob(sample)
-    return -tf.reduce_mean(logprob, 0)
-
-
 class Every:
 
   def __init__(self, every):
@@ -211,10 +184,11 @@ def load_episode(filename):
   return episode
 
 
-def load_episodes(directory):
-  """Every readable episode of a directory, oldest first; corrupt files are reported, not used."""
+def load_episodes(directory, last=None):
+  """Every readable episode of a directory (or the `last` ones), oldest first: files are named
+  by time. Corrupt files are reported, not used."""
   episodes = collections.OrderedDict()
-  for filename in sorted(pathlib.Path(directory).glob('*.npz')):
+  for filename in sorted(pathlib.Path(directory).glob('*.npz'))[-last if last else None:]:
     try:
       episodes[str(filename)] = load_episode(filename)
     except EpisodeError as e:
@@ -248,10 +222,6 @@ class Replay:
     episode = self._episodes.pop(key, None)
     if episode is not None:
       self.nbytes -= sum(v.nbytes for v in episode.values())
-
-  @property
-  def steps(self):
-    return sum(episode_length(e) for e in self._episodes.values())
 
   def sample(self):
     candidates = [e for e in self._episodes.values() if len(e['reward']) >= self._length]
@@ -343,7 +313,8 @@ def _first_transition(obs, env):
 # Logging -----------------------------------------------------------------------------------------
 
 class Logger:
-  """Scalars to metrics.jsonl (one JSON object per line with `step`) and to TensorBoard."""
+  """Scalars to metrics.jsonl (one JSON object per line with `step`) and to TensorBoard; and the
+  means of the updates' metrics, with the update rate and the process's memory and hours."""
 
   def __init__(self, logdir, step):
     self._logdir = pathlib.Path(logdir)
@@ -352,6 +323,10 @@ class Logger:
     self._truncate_after(step)
     self._writer = tf.summary.create_file_writer(str(self._logdir), max_queue=1000)
     self._scalars = {}
+    self._updates = collections.defaultdict(list)
+    self._count = 0
+    self._started = time.time()
+    self._last = (self._started, 0)
     self.step = step
 
   def _truncate_after(self, step):
@@ -372,6 +347,28 @@ class Logger:
 
   def scalar(self, name, value):
     self._scalars[name] = float(value)
+
+  def update(self, metrics):
+    """Collects the metrics of one update, for `write_updates`."""
+    self._count += 1
+    for key, value in metrics.items():
+      self._updates[key].append(value)
+
+  def write_updates(self):
+    """Writes the means of the collected metrics, the updates per second since the last call,
+    the resident memory and the process's hours; returns the means and the rate."""
+    means = {key: float(np.mean(values)) for key, values in self._updates.items()}
+    for key, value in means.items():
+      self.scalar(key, value)
+    now = time.time()
+    rate = (self._count - self._last[1]) / max(now - self._last[0], 1e-6)
+    self._last = (now, self._count)
+    self.scalar('updates_per_second', rate)
+    self.scalar('rss_mb', _resident_mb())
+    self.scalar('process_hours', (now - self._started) / 3600)
+    self._updates.clear()
+    self.write()
+    return means, rate
 
   def write(self):
     if not self._scalars:
@@ -396,6 +393,16 @@ class Logger:
     path = directory / f'{name}_{self.step:08d}.mp4'
     imageio.mimsave(path, list(frames), fps=fps, macro_block_size=1)
     return path
+
+
+def _resident_mb():
+  """The process's current resident memory, to watch for growth beyond the replay's."""
+  try:
+    with open('/proc/self/statm') as f:
+      return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2 ** 20
+  except OSError:  # No /proc (macOS): the peak instead.
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 10
 
 
 # Checkpoints -------------------------------------------------------------------------------------
