@@ -86,8 +86,9 @@ class LSP(agent.Dreamer):
       # unchanged; it centres the reward near 0 when skills can't be told apart, which keeps
       # the value targets from drifting by -(skill_dim / 2) log(2 pi e) per skill.
       logprob -= tfd.Independent(tfd.Normal(tf.zeros_like(targets), 1.0), 1).log_prob(targets)
-    # Each segment's intrinsic reward is spread evenly over the steps that produced it.
-    per_step = c.intrinsic_scale * logprob / window
+    # Algorithm 2 computes an intrinsic reward at every imagined step: each step of a window
+    # gets the window's log q; or the window's log q is spread evenly over its steps.
+    per_step = c.intrinsic_scale * logprob / (1 if c.intrinsic_per_step else window)
     intrinsic = tf.concat([
         tf.repeat(per_step, window, axis=0),
         tf.zeros([horizon - window * per_step.shape[0]] + per_step.shape[1:].as_list())], 0)

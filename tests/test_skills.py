@@ -90,10 +90,9 @@ def test_mutual_information_estimate_matches_closed_forms(monkeypatch, spaces):
 def _train_agents_predictor(spaces, informative, updates=300):
   """LSP's own skill objectives on imagined rollouts whose states do or do not encode the skill
   held in them: the intrinsic reward and MI estimate after the predictor has trained."""
-  import train
   from conftest import debug_config
   config = debug_config('lsp', 'lsp_mi')
-  agent = train.make_agent(config, *spaces)
+  agent = lsp.make_agent(config, *spaces)
   tf.random.set_seed(0)
   rng = np.random.RandomState(0)
   rollouts, horizon, k = 256, config.horizon, config.skill_duration
@@ -130,3 +129,33 @@ def test_intrinsic_reward_and_mi_estimate_rise_when_the_skills_can_be_told_apart
   assert reward > 2.0 and mutual_info > 2.0, (reward, mutual_info)
   reward, mutual_info = _train_agents_predictor(spaces, informative=False)
   assert abs(reward) < 0.3 and abs(mutual_info) < 0.3, (reward, mutual_info)
+
+
+def test_intrinsic_reward_per_step_or_spread_over_the_window(spaces):
+  """intrinsic_per_step gives every step of a skill window the window's log q; otherwise the
+  window's log q is spread evenly over its steps. Steps after the last whole window get none."""
+  from conftest import debug_config
+  rewards = {}
+  for per_step in (True, False):
+    config = debug_config('lsp', intrinsic_per_step=per_step)
+    agent = lsp.make_agent(config, *spaces)
+    agent._skill_pred = lambda inputs: tfd.Independent(tfd.Normal(
+        tf.zeros(inputs.shape[:-1] + (config.skill_dim,)), 0.5), 1)
+    tf.random.set_seed(0)
+    rollouts, horizon = 8, config.horizon
+    start = agent._dynamics.initial(rollouts)
+    states = {key: tf.stack([value] * horizon) for key, value in start.items()}
+    skills = tf.repeat(tf.random.normal((1, rollouts, config.skill_dim)), horizon, axis=0)
+    plan = (tf.zeros((agent.plan_length, config.skill_dim)),
+            tf.ones((agent.plan_length, config.skill_dim)))
+    zeros = tf.zeros((horizon, rollouts))
+    rewards[per_step], _, _ = agent._skill_objectives(
+        plan, start, states, skills, agent._dynamics.get_feat(states), zeros, zeros)
+  window = lsp.skill_window(config)
+  assert horizon > window  # debug: K = 3, horizon 5: one whole window, two steps without.
+  per_step, spread = rewards[True].numpy(), rewards[False].numpy()
+  np.testing.assert_allclose(per_step[:window], window * spread[:window], rtol=1e-5)
+  np.testing.assert_allclose(per_step[:window], per_step[:1].repeat(window, 0))
+  assert np.abs(per_step[0]).min() > 0.01
+  np.testing.assert_array_equal(per_step[window:], 0)
+  np.testing.assert_array_equal(spread[window:], 0)
