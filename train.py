@@ -32,7 +32,8 @@ def validate(config):
   config_lib.check(config)
   saved = pathlib.Path(config.logdir) / 'config.yaml'
   if saved.exists():
-    previous = config_lib.load_yaml(saved)
+    # A key newer than the run counts as its default, whose behaviour the run had.
+    previous = dict(config_lib.load_presets()['defaults'], **config_lib.load_yaml(saved))
     changed = [
         f'{k}: {previous.get(k)!r} -> {v!r}' for k, v in config.items()
         if k not in RESUMABLE_KEYS and previous.get(k) != v]

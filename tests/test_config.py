@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+from ruamel.yaml import YAML
 
 from dreamer_lsp import config as config_lib
 
@@ -76,6 +77,18 @@ def test_resume_with_different_model_config_is_refused(tmp_path):
   train.validate(config.update(steps=5000))  # The run's length may change on resume.
   with pytest.raises(config_lib.ConfigError, match=r'deter_size: 16 -> 32'):
     train.validate(config.update(deter_size=32))
+
+
+def test_a_run_saved_before_a_key_existed_resumes_with_its_default(tmp_path):
+  config = config_lib.build(['debug'], {'logdir': str(tmp_path)})
+  config.save(tmp_path / 'config.yaml')
+  saved = config_lib.load_yaml(tmp_path / 'config.yaml')
+  del saved['intrinsic_per_step']  # As a config.yaml written before the key existed.
+  YAML(typ='safe', pure=True).dump(saved, tmp_path / 'config.yaml')
+  import train
+  train.validate(config)
+  with pytest.raises(config_lib.ConfigError, match=r'intrinsic_per_step: False -> True'):
+    train.validate(config.update(intrinsic_per_step=True))
 
 
 def _numeric(value):
