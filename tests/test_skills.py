@@ -87,6 +87,16 @@ def test_mutual_information_estimate_matches_closed_forms(monkeypatch, spaces):
     assert abs(estimate - expected) < 0.3, (scale, estimate, expected)
 
 
+def _prior_plan_and_rollouts(agent, config, rollouts):
+  """A skill plan of N(0, I) per segment, start states and `horizon` imagined states that all
+  equal them, for feeding the agent's skill objectives by hand."""
+  plan = (tf.zeros((agent.plan_length, config.skill_dim)),
+          tf.ones((agent.plan_length, config.skill_dim)))
+  start = agent._dynamics.initial(rollouts)
+  states = {key: tf.stack([value] * config.horizon) for key, value in start.items()}
+  return plan, start, states
+
+
 def _train_agents_predictor(spaces, informative, updates=300):
   """LSP's own skill objectives on imagined rollouts whose states do or do not encode the skill
   held in them: the intrinsic reward and MI estimate after the predictor has trained."""
@@ -96,9 +106,7 @@ def _train_agents_predictor(spaces, informative, updates=300):
   tf.random.set_seed(0)
   rng = np.random.RandomState(0)
   rollouts, horizon, k = 256, config.horizon, config.skill_duration
-  plan = (tf.zeros((agent.plan_length, config.skill_dim)),
-          tf.ones((agent.plan_length, config.skill_dim)))
-  start = agent._dynamics.initial(rollouts)
+  plan, start, states = _prior_plan_and_rollouts(agent, config, rollouts)
   mixing = tf.constant(rng.randn(config.skill_dim, config.deter_size).astype(np.float32))
 
   @tf.function
@@ -107,13 +115,12 @@ def _train_agents_predictor(spaces, informative, updates=300):
     skills = tf.repeat(z, k, axis=0)[:horizon]
     deter = skills @ mixing if informative else tf.random.normal(
         (horizon, rollouts, config.deter_size))
-    states = {key: tf.stack([value] * horizon) for key, value in start.items()}
-    states['deter'] = deter
-    feat = agent._dynamics.get_feat(states)
+    imagined = dict(states, deter=deter)
+    feat = agent._dynamics.get_feat(imagined)
     zeros = tf.zeros((horizon, rollouts))
     with tf.GradientTape(persistent=True) as tape:
       _, losses, metrics = agent._skill_objectives(
-          plan, start, states, skills, feat, zeros, zeros)
+          plan, start, imagined, skills, feat, zeros, zeros)
     agent._train_skills(tape, losses)
     return metrics
 
@@ -143,11 +150,8 @@ def test_intrinsic_reward_per_step_or_spread_over_the_window(spaces):
         tf.zeros(inputs.shape[:-1] + (config.skill_dim,)), 0.5), 1)
     tf.random.set_seed(0)
     rollouts, horizon = 8, config.horizon
-    start = agent._dynamics.initial(rollouts)
-    states = {key: tf.stack([value] * horizon) for key, value in start.items()}
+    plan, start, states = _prior_plan_and_rollouts(agent, config, rollouts)
     skills = tf.repeat(tf.random.normal((1, rollouts, config.skill_dim)), horizon, axis=0)
-    plan = (tf.zeros((agent.plan_length, config.skill_dim)),
-            tf.ones((agent.plan_length, config.skill_dim)))
     zeros = tf.zeros((horizon, rollouts))
     rewards[per_step], _, _ = agent._skill_objectives(
         plan, start, states, skills, agent._dynamics.get_feat(states), zeros, zeros)
