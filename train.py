@@ -218,7 +218,8 @@ class Trainer:
     import tensorflow as tf
     import tools
     c = self.c
-    self._update()
+    # A restore overwrites what this first update trained, so only a fresh run logs it.
+    self._update(log=self.fresh and not c.transfer_from)
     if not self.fresh:
       path = tools.load_checkpoint(self.checkpoint, self.logdir / 'checkpoint')
       print(f'Resumed from {path} at step {self.step}.')
@@ -249,8 +250,10 @@ class Trainer:
             f"source's of {source_window}.")
     return networks
 
-  def _update(self):
+  def _update(self, log=True):
     metrics = self.agent.train(next(self.dataset))
+    if not log:
+      return
     metrics = {k: float(v) for k, v in metrics.items()}
     if all(np.isfinite(v) for v in metrics.values()):
       self.nonfinite = 0
