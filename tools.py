@@ -1,6 +1,7 @@
 """Dreamer's tools: modules, optimizers, scans, returns, episodes, replay, simulation, logging."""
 import collections
 import datetime
+import functools
 import io
 import json
 import os
@@ -259,6 +260,16 @@ def _env_call(method, *args):
     raise EnvError(str(e)) from e
 
 
+def _env_calls(envs, name, args):
+  """env.name(*arg) for each env and arg tuple. Envs in worker processes (envs.Process) get
+  every call before any result is awaited, so their workers run at once."""
+  pending = [
+      _env_call(env.call_async, name, *arg) if hasattr(env, 'call_async')
+      else functools.partial(getattr(env, name), *arg)
+      for env, arg in zip(envs, args)]
+  return [_env_call(result) for result in pending]
+
+
 def simulate(policy, envs, steps=0, episodes=0, state=None, on_episode=()):
   """Steps `envs` with `policy(obs, reset, agent_state)` for a number of steps or episodes.
 
@@ -275,15 +286,18 @@ def simulate(policy, envs, steps=0, episodes=0, state=None, on_episode=()):
   else:
     step, episode, done, obs, agent_state, transitions = state
   while (steps and step < steps) or (episodes and episode < episodes):
-    for index in np.flatnonzero(done):
-      obs[index] = _env_call(envs[index].reset)
+    resets = np.flatnonzero(done)
+    firsts = _env_calls([envs[i] for i in resets], 'reset', [()] * len(resets))
+    for index, first in zip(resets, firsts):
+      obs[index] = first
       transitions[index] = [_first_transition(obs[index], envs[index])]
     batch = {k: np.stack([o[k] for o in obs]) for k in obs[0]}
     action, extras, agent_state = policy(batch, done, agent_state)
     action = np.asarray(action)
     done = np.zeros(len(envs), bool)
+    results = _env_calls(envs, 'step', [(a,) for a in action])
     for index, env in enumerate(envs):
-      obs[index], reward, done[index], info = _env_call(env.step, action[index])
+      obs[index], reward, done[index], info = results[index]
       transition = dict(obs[index])
       transition['action'] = action[index]
       transition['reward'] = np.float32(reward)

@@ -146,6 +146,23 @@ def storage(task, obs, time_limit):
       bytes_per_step_memory=sum(v.nbytes for v in episode.values()) / steps)
 
 
+def collection(task, workers, steps, time_limit):
+  """Env steps per second of pixel collection with random actions in `workers` envs, each
+  rendering in its own worker process, as train.py's `envs: N` does."""
+  import tools
+  from dreamer_lsp import agent
+  envs_ = [envs.make_env(task, obs='pixels', time_limit=time_limit, seed=seed)
+           for seed in range(workers)]
+  policy = agent.random_policy(envs_[0].act_space, 0)
+  tools.simulate(policy, envs_, steps=workers)  # Starts the workers' renderers.
+  start = time.perf_counter()
+  tools.simulate(policy, envs_, steps=steps)
+  duration = time.perf_counter() - start
+  for env in envs_:
+    env.close()
+  return steps / duration
+
+
 # One agent, in its own process -----------------------------------------------------------------
 
 def build_config(presets, method, task, jit, **overrides):
@@ -392,6 +409,10 @@ def run(args):
   result['storage'] = {
       obs: storage(args.task, obs, time_limit) for obs in ('features', 'pixels')}
   print(f'Storage: {result["storage"]}', flush=True)
+  steps = 20 if tiny else 400
+  result['pixel_collection_steps_per_s'] = {
+      workers: collection(args.task, workers, steps, time_limit) for workers in (1, 2)}
+  print(f'Pixel collection: {result["pixel_collection_steps_per_s"]}', flush=True)
   result['runs'] = []
   for name in args.configs:
     presets = [] if name == 'paper' else name.split('+')
@@ -465,6 +486,9 @@ def markdown(result):
           f'{obs} {s["bytes_per_step_disk"]:.0f} B on disk, {s["bytes_per_step_memory"]:.0f} B '
           f'in memory (collected at {s["collect_steps_per_s"]:.0f} steps/s)'
           for obs, s in result['storage'].items()) + '.', '',
+      'Pixel collection (random actions, a render worker per env), env steps/s: ' + ', '.join(
+          f'{workers} env{"s" * (workers > 1)} {speed:.0f}' for workers, speed in
+          result.get('pixel_collection_steps_per_s', {}).items()) + '.', '',
       '| config | jit update / act | method | update s | update CPU s | x Dreamer | model s | CEM s | GFLOP '
       '| % peak | imagined/s | act ms | replan / other ms | loop frames/s (predicted) '
       '| loop CPU s/frame | first update s | RSS GiB | load |',

@@ -180,3 +180,43 @@ def test_features_env_loads_no_gl_backend():
   make_env('dmc_cheetah_run').close()
   from dm_control import _render
   assert _render.BACKEND == 'off'
+
+
+def test_workers_of_several_envs_step_at_once():
+  """simulate sends every worker its step before it waits for any, and gets the episodes that
+  envs stepped one by one in this process give."""
+  import tools
+  from dreamer_lsp import agent
+
+  class Recorded:
+    def __init__(self, env, name, log):
+      self._env, self._name, self._log = env, name, log
+      self.obs_space, self.act_space = env.obs_space, env.act_space
+
+    def call_async(self, method, *args):
+      self._log.append(('send', self._name, method))
+      result = self._env.call_async(method, *args)
+      return lambda: (self._log.append(('wait', self._name, method)), result())[1]
+
+    def close(self):
+      self._env.close()
+
+  def episodes(envs):
+    policy = agent.random_policy(envs[0].act_space, seed=0)
+    finished = []
+    tools.simulate(policy, envs, episodes=2, on_episode=[finished.append])
+    for env in envs:
+      env.close()
+    return finished
+
+  log = []
+  make = lambda seed, process: make_env(
+      'point_reach', action_repeat=1, time_limit=20, seed=seed, process=process)
+  parallel = episodes([Recorded(make(seed, True), seed, log) for seed in (0, 1)])
+  for first in range(0, len(log), 4):  # Per step or reset: both sends, then both waits.
+    assert [kind for kind, _, _ in log[first:first + 4]] == ['send', 'send', 'wait', 'wait']
+  serial = episodes([make(seed, False) for seed in (0, 1)])
+  assert len(parallel) == len(serial) == 2
+  for ours, theirs in zip(parallel, serial):
+    for key in theirs:
+      np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)

@@ -47,12 +47,17 @@ class Process(wrappers.Calls):
       self._process.kill()
       self._process.wait()
 
-  def _call(self, name, *args):
+  def call_async(self, name, *args):
+    """Sends the call and returns a function that waits for its result, so that the workers
+    of several envs can step at once."""
     try:
       self._conn.send((name, args))
     except OSError:
       raise self._died() from None
-    return self._receive()
+    return self._receive
+
+  def _call(self, name, *args):
+    return self.call_async(name, *args)()
 
   def _receive(self):
     try:
