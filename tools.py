@@ -86,7 +86,7 @@ def static_scan(fn, inputs, start, reverse=False):
   """Scan unrolled in the graph; returns every state stacked along axis 0."""
   last = start
   outputs = [[] for _ in tf.nest.flatten(start)]
-  indices = range(len(tf.nest.flatten(inputs)[0]))
+  indices = range(tf.nest.flatten(inputs)[0].shape[0])
   if reverse:
     indices = reversed(indices)
   for index in indices:

@@ -23,9 +23,9 @@ class Dreamer(tools.Module):
     self._float = tf_keras.mixed_precision.global_policy().compute_dtype
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
     self._build_model()
-    self.train = tf.function(self._train, jit_compile=config.jit)
+    self.train = tf.function(self._train, jit_compile=config.jit, autograph=False)
     # Tensors in, tensors out; `policy` is the numpy interface of the loop.
-    self.act = tf.function(self._policy, jit_compile=config.jit_policy)
+    self.act = tf.function(self._policy, jit_compile=config.jit_policy, autograph=False)
 
   def _build_model(self):
     c = self._c

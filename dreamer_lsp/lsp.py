@@ -28,7 +28,7 @@ class LSP(agent.Dreamer):
 
   def __init__(self, config, obs_space, act_space):
     super().__init__(config, obs_space, act_space)
-    self.act_with_skill = tf.function(self._act_with_skill)
+    self.act_with_skill = tf.function(self._act_with_skill, autograph=False)
 
   def _build_model(self):
     super()._build_model()
