@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements.txt scripts/setup_system.sh
 setup: $(VENV)/.installed
 
 train: setup
-	$(PY) train.py --configs default_run --logdir logdir/default
+	$(PY) train.py --configs point lsp --logdir logdir/default
 
 test: setup
 	$(PY) -m pytest -q tests
