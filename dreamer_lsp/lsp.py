@@ -89,6 +89,10 @@ class LSP(agent.Dreamer):
     # Algorithm 2 computes an intrinsic reward at every imagined step: each step of a window
     # gets the window's log q; or the window's log q is spread evenly over its steps.
     per_step = c.intrinsic_scale * logprob / (1 if c.intrinsic_per_step else window)
+    if c.intrinsic_center:
+      # A constant shift of every rewarded step leaves the actor's gradient through the
+      # dynamics unchanged, and keeps the value targets at the task's scale while log q moves.
+      per_step -= tf.stop_gradient(tf.reduce_mean(per_step))
     intrinsic = tf.concat([
         tf.repeat(per_step, window, axis=0),
         tf.zeros([horizon - window * per_step.shape[0]] + per_step.shape[1:].as_list())], 0)

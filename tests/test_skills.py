@@ -138,6 +138,31 @@ def test_intrinsic_reward_and_mi_estimate_rise_when_the_skills_can_be_told_apart
   assert abs(reward) < 0.3 and abs(mutual_info) < 0.3, (reward, mutual_info)
 
 
+def test_centred_intrinsic_reward_is_shifted_by_its_mean(spaces):
+  """intrinsic_center subtracts one number, the mean over the rewarded steps, and leaves the
+  steps after the last whole window at 0."""
+  from conftest import debug_config
+  rewards = {}
+  for center in (False, True):
+    config = debug_config('lsp', intrinsic_per_step=True, intrinsic_center=center)
+    agent = lsp.make_agent(config, *spaces)
+    agent._skill_pred = lambda inputs: tfd.Independent(tfd.Normal(
+        tf.zeros(inputs.shape[:-1] + (config.skill_dim,)), 0.5), 1)
+    tf.random.set_seed(0)
+    rollouts, horizon = 8, config.horizon
+    plan, start, states = _prior_plan_and_rollouts(agent, config, rollouts)
+    skills = tf.repeat(tf.random.normal((1, rollouts, config.skill_dim)), horizon, axis=0)
+    zeros = tf.zeros((horizon, rollouts))
+    rewards[center] = agent._skill_objectives(
+        plan, start, states, skills, agent._dynamics.get_feat(states), zeros, zeros)[0].numpy()
+  window = lsp.skill_window(config)
+  raw, centred = rewards[False][:window], rewards[True][:window]
+  assert raw.std() > 0.1 and abs(raw.mean()) > 0.1
+  np.testing.assert_allclose(centred.mean(), 0, atol=1e-5)
+  np.testing.assert_allclose(centred, raw - raw.mean(), atol=1e-5)
+  np.testing.assert_array_equal(rewards[True][window:], 0)
+
+
 def test_intrinsic_reward_per_step_or_spread_over_the_window(spaces):
   """intrinsic_per_step gives every step of a skill window the window's log q; otherwise the
   window's log q is spread evenly over its steps. Steps after the last whole window get none."""
