@@ -488,7 +488,7 @@ def markdown(result):
           for obs, s in result['storage'].items()) + '.', '',
       'Pixel collection (random actions, a render worker per env), env steps/s: ' + ', '.join(
           f'{workers} env{"s" * (workers > 1)} {speed:.0f}' for workers, speed in
-          result.get('pixel_collection_steps_per_s', {}).items()) + '.', '',
+          result['pixel_collection_steps_per_s'].items()) + '.', '',
       '| config | jit update / act | method | update s | update CPU s | x Dreamer | model s | CEM s | GFLOP '
       '| % peak | imagined/s | act ms | replan / other ms | loop frames/s (predicted) '
       '| loop CPU s/frame | first update s | RSS GiB | load |',

@@ -138,23 +138,32 @@ def test_intrinsic_reward_and_mi_estimate_rise_when_the_skills_can_be_told_apart
   assert abs(reward) < 0.3 and abs(mutual_info) < 0.3, (reward, mutual_info)
 
 
+def _hand_fed_intrinsic_reward(spaces, **overrides):
+  """The intrinsic reward [horizon, 8] of the agent's skill objectives at debug sizes, with a
+  predictor that says N(0, 0.5) whatever it sees, on 8 rollouts whose states equal the start
+  states and that hold one random skill each; and the config."""
+  from conftest import debug_config
+  config = debug_config('lsp', **overrides)
+  agent = lsp.make_agent(config, *spaces)
+  agent._skill_pred = lambda inputs: tfd.Independent(tfd.Normal(
+      tf.zeros(inputs.shape[:-1] + (config.skill_dim,)), 0.5), 1)
+  tf.random.set_seed(0)
+  rollouts, horizon = 8, config.horizon
+  plan, start, states = _prior_plan_and_rollouts(agent, config, rollouts)
+  skills = tf.repeat(tf.random.normal((1, rollouts, config.skill_dim)), horizon, axis=0)
+  zeros = tf.zeros((horizon, rollouts))
+  intrinsic, _, _ = agent._skill_objectives(
+      plan, start, states, skills, agent._dynamics.get_feat(states), zeros, zeros)
+  return intrinsic.numpy(), config
+
+
 def test_centred_intrinsic_reward_is_shifted_by_its_mean(spaces):
   """intrinsic_center subtracts one number, the mean over the rewarded steps, and leaves the
   steps after the last whole window at 0."""
-  from conftest import debug_config
   rewards = {}
   for center in (False, True):
-    config = debug_config('lsp', intrinsic_per_step=True, intrinsic_center=center)
-    agent = lsp.make_agent(config, *spaces)
-    agent._skill_pred = lambda inputs: tfd.Independent(tfd.Normal(
-        tf.zeros(inputs.shape[:-1] + (config.skill_dim,)), 0.5), 1)
-    tf.random.set_seed(0)
-    rollouts, horizon = 8, config.horizon
-    plan, start, states = _prior_plan_and_rollouts(agent, config, rollouts)
-    skills = tf.repeat(tf.random.normal((1, rollouts, config.skill_dim)), horizon, axis=0)
-    zeros = tf.zeros((horizon, rollouts))
-    rewards[center] = agent._skill_objectives(
-        plan, start, states, skills, agent._dynamics.get_feat(states), zeros, zeros)[0].numpy()
+    rewards[center], config = _hand_fed_intrinsic_reward(
+        spaces, intrinsic_per_step=True, intrinsic_center=center)
   window = lsp.skill_window(config)
   raw, centred = rewards[False][:window], rewards[True][:window]
   assert raw.std() > 0.1 and abs(raw.mean()) > 0.1
@@ -166,23 +175,12 @@ def test_centred_intrinsic_reward_is_shifted_by_its_mean(spaces):
 def test_intrinsic_reward_per_step_or_spread_over_the_window(spaces):
   """intrinsic_per_step gives every step of a skill window the window's log q; otherwise the
   window's log q is spread evenly over its steps. Steps after the last whole window get none."""
-  from conftest import debug_config
   rewards = {}
   for per_step in (True, False):
-    config = debug_config('lsp', intrinsic_per_step=per_step)
-    agent = lsp.make_agent(config, *spaces)
-    agent._skill_pred = lambda inputs: tfd.Independent(tfd.Normal(
-        tf.zeros(inputs.shape[:-1] + (config.skill_dim,)), 0.5), 1)
-    tf.random.set_seed(0)
-    rollouts, horizon = 8, config.horizon
-    plan, start, states = _prior_plan_and_rollouts(agent, config, rollouts)
-    skills = tf.repeat(tf.random.normal((1, rollouts, config.skill_dim)), horizon, axis=0)
-    zeros = tf.zeros((horizon, rollouts))
-    rewards[per_step], _, _ = agent._skill_objectives(
-        plan, start, states, skills, agent._dynamics.get_feat(states), zeros, zeros)
-  window = lsp.skill_window(config)
+    rewards[per_step], config = _hand_fed_intrinsic_reward(spaces, intrinsic_per_step=per_step)
+  window, horizon = lsp.skill_window(config), config.horizon
   assert horizon > window  # debug: K = 3, horizon 5: one whole window, two steps without.
-  per_step, spread = rewards[True].numpy(), rewards[False].numpy()
+  per_step, spread = rewards[True], rewards[False]
   np.testing.assert_allclose(per_step[:window], window * spread[:window], rtol=1e-5)
   np.testing.assert_allclose(per_step[:window], per_step[:1].repeat(window, 0))
   assert np.abs(per_step[0]).min() > 0.01
