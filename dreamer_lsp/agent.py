@@ -166,12 +166,13 @@ class Dreamer(tools.Module):
           start, self._c.horizon, self._skill_chooser(plan))
       feat = self._dynamics.get_feat(states)
       task_reward = self._reward(feat).mode()
-      value = self._value(feat)
+      value = self._value(self._value_input(feat, skills))
       intrinsic, skill_losses, skill_metrics = self._skill_objectives(
           plan, start, states, skills, feat, value.mode(), task_reward)
       returns, discount = self._returns(feat, value.mode(), task_reward + intrinsic)
       actor_loss = -tf.reduce_mean(discount * returns)
-      value_loss = -tf.reduce_mean(discount * value[:-1].log_prob(tf.stop_gradient(returns)))
+      targets = self._value_targets(feat, value.mode(), task_reward, returns)
+      value_loss = -tf.reduce_mean(discount * value[:-1].log_prob(tf.stop_gradient(targets)))
     metrics.update(skill_metrics)
     metrics.update(
         actor_loss=actor_loss, value_loss=value_loss, task_reward=tf.reduce_mean(task_reward),
@@ -233,6 +234,13 @@ class Dreamer(tools.Module):
 
   def _actor_input(self, feat, skill):
     return feat
+
+  def _value_input(self, feat, skills):
+    return feat
+
+  def _value_targets(self, feat, value, task_reward, returns):
+    """What the value fits: the lambda-returns the actor maximises."""
+    return returns
 
   def _plan_skills(self, start):
     """The skill distribution for this update's imagination, and metrics."""

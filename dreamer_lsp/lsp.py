@@ -62,6 +62,19 @@ class LSP(agent.Dreamer):
   def _actor_input(self, feat, skill):
     return tf.concat([feat, tf.cast(skill, feat.dtype)], -1)
 
+  def _value_input(self, feat, skills):
+    """v(s) as in the paper, or with `value_skill_input` v(s, z): the intrinsic return of a
+    window depends on its skill, which the state alone does not tell."""
+    return self._actor_input(feat, skills) if self._c.value_skill_input else feat
+
+  def _value_targets(self, feat, value, task_reward, returns):
+    """With `intrinsic_in_value: false` the value fits the task's lambda-return alone; the
+    actor still maximises the return with the intrinsic rewards, which lie inside the
+    imagined horizon, bootstrapped from that task value."""
+    if self._c.intrinsic_in_value:
+      return returns
+    return self._returns(feat, value, task_reward)[0]
+
   def _skill_objectives(self, plan, start, states, skills, feat, value, task_reward):
     """The intrinsic rewards r_i from the K-sized sequences of states, the skill predictor's
     (chi's) loss, and the skill policy's, if any."""
@@ -185,11 +198,12 @@ class LSP(agent.Dreamer):
     def score(candidates):
       skills = tf.reshape(tf.repeat(candidates[:, :, None], starts, axis=2),
                           [-1] + candidates.shape[2:].as_list())
-      states, _, _ = self.imagine(
+      states, held, _ = self.imagine(
           tiled, c.plan_horizon,
           lambda state, segment: skills[:, min(segment, self.plan_length - 1)])
       feat = self._dynamics.get_feat(states)
-      returns, _ = self._returns(feat, self._value(feat).mode(), self._reward(feat).mode())
+      value = self._value(self._value_input(feat, held)).mode()
+      returns, _ = self._returns(feat, value, self._reward(feat).mode())
       return tf.reduce_mean(tf.reshape(returns[0], (groups, c.cem_population, starts)), -1)
 
     mean, std, metrics = cem(

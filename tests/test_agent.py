@@ -20,10 +20,12 @@ def _changed(before, modules):
   return [not np.array_equal(a, b) for a, b in zip(before, after)]
 
 
-@pytest.mark.parametrize('preset', ['dreamer', 'lsp', 'hiro'])
-def test_every_trainable_variable_is_updated(preset, spaces):
+@pytest.mark.parametrize('preset, overrides', [
+    ('dreamer', {}), ('lsp', {}), ('hiro', {}),
+    ('lsp', {'value_skill_input': True, 'intrinsic_in_value': False})])
+def test_every_trainable_variable_is_updated(preset, overrides, spaces):
   # Without free nats, so that the KL term always reaches the prior's layers.
-  config = debug_config(preset, free_nats=0.0)
+  config = debug_config(preset, free_nats=0.0, **overrides)
   agent = lsp.make_agent(config, *spaces)
   agent.train(random_batch(config))  # Creates the variables.
   networks = agent.networks()

@@ -186,3 +186,42 @@ def test_intrinsic_reward_per_step_or_spread_over_the_window(spaces):
   assert np.abs(per_step[0]).min() > 0.01
   np.testing.assert_array_equal(per_step[window:], 0)
   np.testing.assert_array_equal(spread[window:], 0)
+
+
+def _first_update(spaces, **overrides):
+  """The metrics of an LSP agent's first update at debug sizes, seeded as train.py seeds."""
+  import random
+  from conftest import debug_config, random_batch
+  config = debug_config('lsp', intrinsic_per_step=True, **overrides)
+  random.seed(0)
+  np.random.seed(0)
+  tf.random.set_seed(0)
+  agent = lsp.make_agent(config, *spaces)
+  return {k: float(v) for k, v in agent.train(random_batch(config)).items()}, agent
+
+
+def test_value_fits_the_task_return_alone_without_intrinsic_in_value(spaces):
+  """The same first update with the intrinsic reward weighted 0 or 50: the actor's loss moves
+  with it either way; the value's loss only when the value fits the intrinsic return too."""
+  for in_value in (True, False):
+    loss = {scale: _first_update(spaces, intrinsic_scale=scale, intrinsic_in_value=in_value)[0]
+            for scale in (0.0, 50.0)}
+    assert abs(loss[50.0]['actor_loss'] - loss[0.0]['actor_loss']) > 1.0
+    moved = abs(loss[50.0]['value_loss'] - loss[0.0]['value_loss'])
+    if in_value:
+      assert moved > 1.0, loss
+    else:
+      assert moved < 1e-4 * abs(loss[0.0]['value_loss']) + 1e-6, loss
+
+
+def test_value_sees_the_skill_with_value_skill_input(spaces):
+  _, agent = _first_update(spaces, value_skill_input=True)
+  config = agent._c
+  feat = tf.random.normal((4, config.stoch_size + config.deter_size))
+  kernel = agent._value.trainable_variables[0]
+  assert kernel.shape[0] == feat.shape[-1] + config.skill_dim
+  skills = tf.random.normal((2, 4, config.skill_dim))
+  values = [agent._value(agent._value_input(feat, z)).mode().numpy() for z in skills]
+  assert np.abs(values[0] - values[1]).max() > 1e-4
+  _, dreamer_like = _first_update(spaces)
+  assert dreamer_like._value.trainable_variables[0].shape[0] == feat.shape[-1]
