@@ -334,6 +334,7 @@ class Logger:
     self._logdir = pathlib.Path(logdir)
     self._logdir.mkdir(parents=True, exist_ok=True)
     self._path = self._logdir / 'metrics.jsonl'
+    self._restored = {}
     self._truncate_after(step)
     self._writer = tf.summary.create_file_writer(str(self._logdir), max_queue=1000)
     self._scalars = {}
@@ -355,9 +356,16 @@ class Logger:
         continue
       if isinstance(record, dict) and record.get('step', 0) <= step:
         kept.append(line)
+        if record.get('step', 0) == step:
+          self._restored.update(record)
     temp = self._path.with_suffix('.tmp')
     temp.write_text(''.join(line + '\n' for line in kept))
     os.replace(temp, self._path)
+
+  def logged_before_resume(self, name):
+    """Whether `name` was logged at the restored step before this process started (then a
+    resumed run need not evaluate that step again)."""
+    return name in self._restored and self.step == self._restored.get('step')
 
   def scalar(self, name, value):
     self._scalars[name] = float(value)

@@ -322,6 +322,8 @@ class Trainer:
   def _evaluate(self):
     import tools
     c = self.c
+    if self.logger.logged_before_resume('eval_return'):
+      return
     frames = []
 
     def policy(obs, reset, state):

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import read_metrics, saved_episodes, start_train
+from conftest import read_metrics, run_train, saved_episodes, start_train
 from dreamer_lsp import envs
 
 pytestmark = pytest.mark.slow
@@ -29,6 +29,11 @@ def test_short_run_leaves_a_complete_logdir(tmp_path):
   assert len(saved_episodes(tmp_path)) == 12  # 600 steps of 50-step episodes.
   episode = np.load(sorted((tmp_path / 'train_eps').glob('*.npz'))[-1])
   assert episode['skill'].shape == (51, 3) and episode['skill_switch'].dtype == bool
+  # Extended with a larger --steps, the run goes on without evaluating step 600 again.
+  result = run_train(tmp_path, '--configs', 'debug', 'lsp', '--steps', '900')
+  assert result.returncode == 0, result.stderr
+  evals = [m['step'] for m in read_metrics(tmp_path) if 'eval_return' in m]
+  assert evals == sorted(set(evals)) and evals[-2:] == [600, 900], evals
 
 
 def test_killed_run_resumes_without_losing_episodes(tmp_path):
