@@ -235,19 +235,21 @@ class Trainer:
 
   def _transferred_networks(self):
     """The networks a transfer restores. The skill predictor reads windows of
-    min(skill_duration, horizon) states, so when the target changes that length (Obstacles ->
-    Cove: K 10 -> 30) its input size differs and it alone starts afresh."""
+    min(skill_duration, horizon) states (and with `intrinsic_partial` their masks, with
+    `skill_pred_input_norm` through a norm layer), so when the target changes that (Obstacles ->
+    Cove: K 10 -> 30) its inputs differ and it alone starts afresh."""
     from dreamer_lsp import lsp
     networks = self.agent.networks()
     path = pathlib.Path(self.c.transfer_from) / 'config.yaml'
     if not path.exists():
       return networks  # Not a run of train.py: the restore says what is missing.
     source = config_lib.load_yaml(path)
-    window, source_window = lsp.skill_window(self.c), lsp.skill_window(source)
-    if 'skill_pred' in networks and window != source_window:
+    reads = lambda c: (lsp.skill_window(c), c.get('intrinsic_partial', False),
+                       c.get('skill_pred_input_norm', False))
+    if 'skill_pred' in networks and reads(self.c) != reads(source):
       del networks['skill_pred']
-      print(f'The skill predictor starts afresh: it reads windows of {window} states, the '
-            f"source's of {source_window}.")
+      print('The skill predictor starts afresh: it reads (window, partial windows, input norm) '
+            f"= {reads(self.c)}, the source's {reads(source)}.")
     return networks
 
   def _update(self, log=True):

@@ -34,7 +34,8 @@ class LSP(agent.Dreamer):
     super()._build_model()
     c = self._c
     self._skill_pred = models.GaussianHead(
-        c.skill_dim, c.mlp_layers, c.mlp_units, c.dense_act, c.obs_std_min, c.obs_std_max)
+        c.skill_dim, c.mlp_layers, c.mlp_units, c.dense_act, c.obs_std_min, c.obs_std_max,
+        c.skill_pred_input_norm)
     self._skill_pred_opt = self._optimizer('skill_pred', c.skill_pred_lr)
     self._skills = SKILLS[c.skills](self)
 
@@ -81,17 +82,19 @@ class LSP(agent.Dreamer):
     c = self._c
     horizon = task_reward.shape[0]
     window = skill_window(c)
-    inputs, chosen = self._skill_segments(start, states, skills, window)
-    centers, entropy = self._skill_distributions(plan, start, states, chosen.shape[0])
+    inputs, masks, chosen, whole = self._skill_segments(start, states, skills, window)
+    centers, entropies = self._skill_distributions(plan, start, states, chosen.shape[0])
     # The predictor may read the skill distribution, which is a function of s0 (Algorithm 1's
     # CEM from the start states): with `skill_pred_relative` it predicts a skill's offset from
     # that distribution's mean, so it need not track the mean as it moves from update to update.
     targets = chosen - centers if c.skill_pred_relative else chosen
-    noisy = lambda x: x + c.skill_pred_noise * tf.random.normal(tf.shape(x), dtype=x.dtype)
+    noisy = lambda x: tf.concat(
+        [x + c.skill_pred_noise * tf.random.normal(tf.shape(x), dtype=x.dtype), masks], -1)
     logprob = self._skill_pred(noisy(inputs)).log_prob(targets)
     # Sec. 3.2's lower bound E[log q(z | {s}, s0)] + H[p(z | s0)], in nats: 0 when the predictor
-    # knows no more about a skill than the distribution it was drawn from.
-    mutual_info = tf.reduce_mean(logprob) + entropy
+    # knows no more about a skill than the distribution it was drawn from. Whole windows only,
+    # so that it means the same with and without `intrinsic_partial`.
+    mutual_info = tf.reduce_mean(logprob[:whole]) + tf.reduce_mean(entropies[:whole])
     pred_logprob = self._skill_pred(noisy(tf.stop_gradient(inputs))).log_prob(targets)
     losses = {'skill_pred': -tf.reduce_mean(pred_logprob)}
     if c.intrinsic_baseline:
@@ -106,9 +109,13 @@ class LSP(agent.Dreamer):
       # A constant shift of every rewarded step leaves the actor's gradient through the
       # dynamics unchanged, and keeps the value targets at the task's scale while log q moves.
       per_step -= tf.stop_gradient(tf.reduce_mean(per_step))
-    intrinsic = tf.concat([
-        tf.repeat(per_step, window, axis=0),
-        tf.zeros([horizon - window * per_step.shape[0]] + per_step.shape[1:].as_list())], 0)
+    rewarded = [tf.repeat(per_step[:whole], window, axis=0)]
+    rest = horizon - window * whole
+    if whole < per_step.shape[0]:
+      rewarded.append(tf.repeat(per_step[whole:], rest, axis=0))
+    else:
+      rewarded.append(tf.zeros([rest] + per_step.shape[1:].as_list()))
+    intrinsic = tf.concat(rewarded, 0)
     losses.update(self._skills.losses(feat, value, task_reward))
     metrics = dict(
         intrinsic_reward=c.intrinsic_scale * tf.reduce_mean(logprob),
@@ -119,22 +126,31 @@ class LSP(agent.Dreamer):
 
   def _skill_segments(self, start, states, skills, window):
     """Predictor inputs [segments, N, (window + 1) * F]: the state a skill starts from and the
-    `window` states it leads to; targets [segments, N, skill_dim]. Only whole windows count."""
+    `window` states it leads to; masks [segments, N, window + 1 or 0]: which of those states
+    exist; targets [segments, N, skill_dim]; and how many segments are whole windows. With
+    `intrinsic_partial` the window the horizon cuts short follows, zero-padded (then the masks
+    are part of the input); otherwise only whole windows count."""
     c = self._c
     feat = tf.concat(
         [self._dynamics.get_feat(start)[None], self._dynamics.get_feat(states)], 0)
-    count = (skills.shape[0] - window) // c.skill_duration + 1
-    inputs, targets = [], []
+    horizon = skills.shape[0]
+    whole = (horizon - window) // c.skill_duration + 1
+    count = -(-horizon // c.skill_duration) if c.intrinsic_partial else whole
+    inputs, masks, targets = [], [], []
     for segment in range(count):
       begin = segment * c.skill_duration
       window_feat = feat[begin:begin + window + 1]
+      present = window_feat.shape[0]
+      window_feat = tf.pad(window_feat, [[0, window + 1 - present], [0, 0], [0, 0]])
       inputs.append(tf.concat(tf.unstack(window_feat, axis=0), -1))
+      mask = [1.0] * present + [0.0] * (window + 1 - present) if c.intrinsic_partial else []
+      masks.append(tf.tile(tf.constant(mask, feat.dtype, [1, len(mask)]), [tf.shape(feat)[1], 1]))
       targets.append(tf.stop_gradient(skills[begin]))
-    return tf.stack(inputs, 0), tf.stack(targets, 0)
+    return tf.stack(inputs, 0), tf.stack(masks, 0), tf.stack(targets, 0), whole
 
   def _skill_distributions(self, plan, start, states, segments):
     """The means [segments, N or 1, skill_dim] of the distributions that the first `segments`
-    skills of the imagination were drawn from, and their mean entropy."""
+    skills of the imagination were drawn from, and their entropies [segments]."""
     means, entropies = [], []
     for segment in range(segments):
       step = segment * self._c.skill_duration
@@ -142,7 +158,7 @@ class LSP(agent.Dreamer):
       mean, entropy = self._skills.distribution(plan, state, segment)
       means.append(mean)
       entropies.append(entropy)
-    return tf.stop_gradient(tf.stack(means)), tf.reduce_mean(tf.stack(entropies))
+    return tf.stop_gradient(tf.stack(means)), tf.stack(entropies)
 
   def _train_skills(self, tape, losses):
     """Updates chi, and the skill policy where there is one."""

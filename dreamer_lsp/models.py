@@ -156,9 +156,11 @@ class GaussianHead(tools.Module):
   The feature decoder p(vector | s) (A.3) and the backward skill predictor q(z | {s}, s0), which
   shares its architecture, are both this."""
 
-  def __init__(self, size, layers=2, units=256, act='elu', min_std=0.1, max_std=1.5):
+  def __init__(self, size, layers=2, units=256, act='elu', min_std=0.1, max_std=1.5,
+               input_norm=False):
     super().__init__()
     self._size = size
+    self._input_norm = input_norm
     self._layers = layers
     self._units = units
     self._act = _act(act)
@@ -166,6 +168,8 @@ class GaussianHead(tools.Module):
     self._max_logstd = float(np.log(max_std))
 
   def __call__(self, features):
+    if self._input_norm:
+      features = self.get('norm', tfkl.LayerNormalization)(features)
     x = tf.cast(_mlp(self, features, self._layers, self._units, self._act, 2 * self._size),
                 tf.float32)
     mean, logstd = tf.split(x, 2, -1)
