@@ -167,11 +167,12 @@ class Dreamer(tools.Module):
       feat = self._dynamics.get_feat(states)
       task_reward = self._reward(feat).mode()
       value = self._value(self._value_input(feat, skills))
+      pcont = self._continuation(feat)
       intrinsic, skill_losses, skill_metrics = self._skill_objectives(
-          plan, start, states, skills, feat, value.mode(), task_reward)
-      returns, discount = self._returns(feat, value.mode(), task_reward + intrinsic)
+          plan, start, states, skills, pcont, value.mode(), task_reward)
+      returns, discount = self._returns(pcont, value.mode(), task_reward + intrinsic)
       actor_loss = -tf.reduce_mean(discount * returns)
-      targets = self._value_targets(feat, value.mode(), task_reward, returns)
+      targets = self._value_targets(pcont, value.mode(), task_reward, returns)
       value_loss = -tf.reduce_mean(discount * value[:-1].log_prob(tf.stop_gradient(targets)))
     metrics.update(skill_metrics)
     metrics.update(
@@ -208,13 +209,16 @@ class Dreamer(tools.Module):
     skills = None if skill is None else tf.stack(skills, 0)
     return states, skills, tf.stack(entropies, 0)
 
-  def _returns(self, feat, value, reward):
-    """lambda-returns of imagined features [H, N, F] with their values and rewards [H, N], and
-    the discount weights [H-1, N]."""
+  def _continuation(self, feat):
+    """The discount of each imagined step [H, N] from its features [H, N, F]: the pcont head's
+    continuation probability, or `discount`."""
     if self._c.pcont:
-      pcont = self._pcont(feat).mean()
-    else:
-      pcont = self._c.discount * tf.ones_like(reward)
+      return self._pcont(feat).mean()
+    return self._c.discount * tf.ones(tf.shape(feat)[:-1], tf.float32)
+
+  def _returns(self, pcont, value, reward):
+    """lambda-returns [H-1, N] of imagined steps with their discounts, values and rewards
+    [H, N], and the discount weights [H-1, N]."""
     returns = tools.lambda_return(
         reward[:-1], value[:-1], pcont[:-1], bootstrap=value[-1], lambda_=self._c.disclam,
         axis=0)
@@ -238,7 +242,7 @@ class Dreamer(tools.Module):
   def _value_input(self, feat, skills):
     return feat
 
-  def _value_targets(self, feat, value, task_reward, returns):
+  def _value_targets(self, pcont, value, task_reward, returns):
     """What the value fits: the lambda-returns the actor maximises."""
     return returns
 
@@ -250,7 +254,7 @@ class Dreamer(tools.Module):
     """None, or `choose(state, segment) -> skill` for the imagination."""
     return None
 
-  def _skill_objectives(self, plan, start, states, skills, feat, value, task_reward):
+  def _skill_objectives(self, plan, start, states, skills, pcont, value, task_reward):
     """Intrinsic reward [H, N], losses of the skill modules, metrics."""
     return 0.0, {}, {}
 

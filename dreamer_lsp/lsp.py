@@ -68,15 +68,15 @@ class LSP(agent.Dreamer):
     window depends on its skill, which the state alone does not tell."""
     return self._actor_input(feat, skills) if self._c.value_skill_input else feat
 
-  def _value_targets(self, feat, value, task_reward, returns):
+  def _value_targets(self, pcont, value, task_reward, returns):
     """With `intrinsic_in_value: false` the value fits the task's lambda-return alone; the
     actor still maximises the return with the intrinsic rewards, which lie inside the
     imagined horizon, bootstrapped from that task value."""
     if self._c.intrinsic_in_value:
       return returns
-    return self._returns(feat, value, task_reward)[0]
+    return self._returns(pcont, value, task_reward)[0]
 
-  def _skill_objectives(self, plan, start, states, skills, feat, value, task_reward):
+  def _skill_objectives(self, plan, start, states, skills, pcont, value, task_reward):
     """The intrinsic rewards r_i from the K-sized sequences of states, the skill predictor's
     (chi's) loss, and the skill policy's, if any."""
     c = self._c
@@ -116,7 +116,7 @@ class LSP(agent.Dreamer):
     else:
       rewarded.append(tf.zeros([rest] + per_step.shape[1:].as_list()))
     intrinsic = tf.concat(rewarded, 0)
-    losses.update(self._skills.losses(feat, value, task_reward))
+    losses.update(self._skills.losses(pcont, value, task_reward))
     metrics = dict(
         intrinsic_reward=c.intrinsic_scale * tf.reduce_mean(logprob),
         skill_pred_loss=losses['skill_pred'], skill_pred_logprob=tf.reduce_mean(pred_logprob),
@@ -219,7 +219,8 @@ class LSP(agent.Dreamer):
           lambda state, segment: skills[:, min(segment, self.plan_length - 1)])
       feat = self._dynamics.get_feat(states)
       value = self._value(self._value_input(feat, held)).mode()
-      returns, _ = self._returns(feat, value, self._reward(feat).mode())
+      returns, _ = self._returns(
+          self._continuation(feat), value, self._reward(feat).mode())
       return tf.reduce_mean(tf.reshape(returns[0], (groups, c.cem_population, starts)), -1)
 
     mean, std, metrics = cem(
@@ -284,7 +285,7 @@ class RandomSkills(tf.Module):
   def act(self, feat, latent, training):
     return tf.random.normal((tf.shape(feat)[0], self._c.skill_dim))
 
-  def losses(self, feat, value, task_reward):
+  def losses(self, pcont, value, task_reward):
     return {}
 
   def train(self, tape, losses):
@@ -348,8 +349,8 @@ class SkillPolicy(tf.Module):
     dist = self._policy(tf.stop_gradient(feat))
     return tf.where(training, dist.sample(), dist.mean())
 
-  def losses(self, feat, value, task_reward):
-    returns, discount = self._lsp._returns(feat, value, task_reward)
+  def losses(self, pcont, value, task_reward):
+    returns, discount = self._lsp._returns(pcont, value, task_reward)
     return {'skill_policy': -tf.reduce_mean(discount * returns)}
 
   def train(self, tape, losses):

@@ -120,7 +120,7 @@ def _train_agents_predictor(spaces, informative, updates=300):
     zeros = tf.zeros((horizon, rollouts))
     with tf.GradientTape(persistent=True) as tape:
       _, losses, metrics = agent._skill_objectives(
-          plan, start, imagined, skills, feat, zeros, zeros)
+          plan, start, imagined, skills, agent._continuation(feat), zeros, zeros)
     agent._train_skills(tape, losses)
     return metrics
 
@@ -153,7 +153,8 @@ def _hand_fed_intrinsic_reward(spaces, **overrides):
   skills = tf.repeat(tf.random.normal((1, rollouts, config.skill_dim)), horizon, axis=0)
   zeros = tf.zeros((horizon, rollouts))
   intrinsic, _, _ = agent._skill_objectives(
-      plan, start, states, skills, agent._dynamics.get_feat(states), zeros, zeros)
+      plan, start, states, skills, agent._continuation(agent._dynamics.get_feat(states)), zeros,
+      zeros)
   return intrinsic.numpy(), config
 
 
