@@ -1,6 +1,7 @@
 """The walker-walk table of docs/skills.md ("What the value fits") from the committed runs:
-skill_mi's mean and share of logs above 0.5 nats over 30-60k and 60-100k frames, the median
-value loss after 15k frames and the mean eval return over 25-45k and 55-100k frames.
+skill_mi's mean and share of logs above 0.5 nats over 30-60k and 60-100k frames, the medians
+of the value loss and of the actor's gradient norm after 15k frames, and the mean eval return
+over 25-45k and 55-100k frames.
 
   python scripts/walker_table.py [METHOD ...]
 """
@@ -12,7 +13,7 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / 'docs/skills/runs/skills_walker/dmc_walker_walk'
 METHODS = ('lsp_literal', 'no_mi', 'lsp_mi_x3', 'lsp_mi_x3_skill_value', 'lsp_mi_x3_task_value',
-           'lsp_mi_task_value')
+           'lsp_mi_task_value', 'lsp_mi_x03_task_value')
 
 
 def row(method):
@@ -23,7 +24,8 @@ def row(method):
   for lo, hi in ((30e3, 60e3), (60e3, 100e3)):
     mi = values('skill_mi', lo, hi)
     cells.append(f'{mi.mean():.2f} ({np.mean(mi > 0.5):.0%})' if len(mi) else '')
-  cells.append(f'{np.median(values("value_loss", 15e3, 1e9)):.3g}')
+  for key in ('value_loss', 'actor_grad_norm'):
+    cells.append(f'{np.median(values(key, 15e3, 1e9)):.3g}')
   for lo, hi in ((25e3, 45e3), (55e3, 100e3)):
     returns = values('eval_return', lo, hi)
     cells.append(f'{returns.mean():.0f}' if len(returns) else '')
