@@ -84,6 +84,7 @@ VALID = {
     'intrinsic_scale': '[0, inf)',
     'skill_pred_lr': '(0, 1]',
     'skill_pred_noise': '[0, inf)',
+    'skill_pred_min_std': '(0, inf)',
     'highlevel_lr': '(0, 1]',
 }
 
@@ -93,6 +94,8 @@ RULES = (
      'cem_elites ({cem_elites}) must be at most cem_population ({cem_population}).'),
     (lambda c: c.obs_std_min <= c.obs_std_max,
      'obs_std_min ({obs_std_min}) must be at most obs_std_max ({obs_std_max}).'),
+    (lambda c: c.skill_pred_min_std <= c.obs_std_max,
+     'skill_pred_min_std ({skill_pred_min_std}) must be at most obs_std_max ({obs_std_max}).'),
     (lambda c: len(c.size) == 2, 'size must be [height, width], got {size}.'),
     (lambda c: c.action_repeat <= c.time_limit,
      'time_limit ({time_limit}) must be at least action_repeat ({action_repeat}): an episode '

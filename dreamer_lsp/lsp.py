@@ -34,8 +34,8 @@ class LSP(agent.Dreamer):
     super()._build_model()
     c = self._c
     self._skill_pred = models.GaussianHead(
-        c.skill_dim, c.mlp_layers, c.mlp_units, c.dense_act, c.obs_std_min, c.obs_std_max,
-        c.skill_pred_input_norm)
+        c.skill_dim, c.mlp_layers, c.mlp_units, c.dense_act, c.skill_pred_min_std,
+        c.obs_std_max, c.skill_pred_input_norm)
     self._skill_pred_opt = self._optimizer('skill_pred', c.skill_pred_lr)
     self._skills = SKILLS[c.skills](self)
 

@@ -226,6 +226,16 @@ def test_skill_predictor_reads_the_window_masks_with_intrinsic_partial(spaces):
   assert sizes[True] == (window + 1) * (feat_size + 1)
 
 
+def test_skill_predictor_std_stays_above_skill_pred_min_std(spaces):
+  for min_std in (0.1, 0.5):
+    _, agent = _first_update(spaces, skill_pred_min_std=min_std)
+    config = agent._c
+    size = (lsp.skill_window(config) + 1) * (config.stoch_size + config.deter_size)
+    std = agent._skill_pred(100 * tf.random.normal((256, size))).distribution.stddev().numpy()
+    assert std.min() >= min_std - 1e-5
+    assert std.min() < min_std + 0.05  # Inputs this large push some stds to the clamp.
+
+
 def _first_update(spaces, **overrides):
   """The metrics of an LSP agent's first update at debug sizes, seeded as train.py seeds."""
   import random
