@@ -88,8 +88,11 @@ class LSP(agent.Dreamer):
     # CEM from the start states): with `skill_pred_relative` it predicts a skill's offset from
     # that distribution's mean, so it need not track the mean as it moves from update to update.
     targets = chosen - centers if c.skill_pred_relative else chosen
-    noisy = lambda x: tf.concat(
-        [x + c.skill_pred_noise * tf.random.normal(tf.shape(x), dtype=x.dtype), masks], -1)
+
+    def noisy(x):
+      x += c.skill_pred_noise * tf.random.normal(tf.shape(x), dtype=x.dtype)
+      return x if masks is None else tf.concat([x, masks], -1)
+
     logprob = self._skill_pred(noisy(inputs)).log_prob(targets)
     # Sec. 3.2's lower bound E[log q(z | {s}, s0)] + H[p(z | s0)], in nats: 0 when the predictor
     # knows no more about a skill than the distribution it was drawn from. Whole windows only,
@@ -109,13 +112,11 @@ class LSP(agent.Dreamer):
       # A constant shift of every rewarded step leaves the actor's gradient through the
       # dynamics unchanged, and keeps the value targets at the task's scale while log q moves.
       per_step -= tf.stop_gradient(tf.reduce_mean(per_step))
-    rewarded = [tf.repeat(per_step[:whole], window, axis=0)]
-    rest = horizon - window * whole
-    if whole < per_step.shape[0]:
-      rewarded.append(tf.repeat(per_step[whole:], rest, axis=0))
-    else:
-      rewarded.append(tf.zeros([rest] + per_step.shape[1:].as_list()))
-    intrinsic = tf.concat(rewarded, 0)
+    # Each window's reward over its steps; a window the horizon cuts short has only the rest.
+    lengths = [window] * whole + [horizon - window * whole] * (per_step.shape[0] - whole)
+    intrinsic = tf.concat([
+        tf.repeat(per_step, lengths, axis=0),
+        tf.zeros([horizon - sum(lengths)] + per_step.shape[1:].as_list())], 0)
     losses.update(self._skills.losses(pcont, value, task_reward))
     metrics = dict(
         intrinsic_reward=c.intrinsic_scale * tf.reduce_mean(logprob),
@@ -126,10 +127,10 @@ class LSP(agent.Dreamer):
 
   def _skill_segments(self, start, states, skills, window):
     """Predictor inputs [segments, N, (window + 1) * F]: the state a skill starts from and the
-    `window` states it leads to; masks [segments, N, window + 1 or 0]: which of those states
-    exist; targets [segments, N, skill_dim]; and how many segments are whole windows. With
-    `intrinsic_partial` the window the horizon cuts short follows, zero-padded (then the masks
-    are part of the input); otherwise only whole windows count."""
+    `window` states it leads to; targets [segments, N, skill_dim]; how many segments are whole
+    windows; and with `intrinsic_partial` masks [segments, N, window + 1] of which of those
+    states exist (else None). With it the window the horizon cuts short follows, zero-padded;
+    otherwise only whole windows count."""
     c = self._c
     feat = tf.concat(
         [self._dynamics.get_feat(start)[None], self._dynamics.get_feat(states)], 0)
@@ -140,13 +141,19 @@ class LSP(agent.Dreamer):
     for segment in range(count):
       begin = segment * c.skill_duration
       window_feat = feat[begin:begin + window + 1]
-      present = window_feat.shape[0]
-      window_feat = tf.pad(window_feat, [[0, window + 1 - present], [0, 0], [0, 0]])
+      missing = window + 1 - window_feat.shape[0]
+      if missing:
+        window_feat = tf.pad(window_feat, [[0, missing], [0, 0], [0, 0]])
       inputs.append(tf.concat(tf.unstack(window_feat, axis=0), -1))
-      mask = [1.0] * present + [0.0] * (window + 1 - present) if c.intrinsic_partial else []
-      masks.append(tf.tile(tf.constant(mask, feat.dtype, [1, len(mask)]), [tf.shape(feat)[1], 1]))
+      masks.append([1.0] * (window + 1 - missing) + [0.0] * missing)
       targets.append(tf.stop_gradient(skills[begin]))
-    return tf.stack(inputs, 0), tf.stack(masks, 0), tf.stack(targets, 0), whole
+    inputs = tf.stack(inputs, 0)
+    if c.intrinsic_partial:
+      masks = tf.broadcast_to(tf.constant(masks, inputs.dtype)[:, None],
+                              [count, inputs.shape[1], window + 1])
+    else:
+      masks = None
+    return inputs, masks, tf.stack(targets, 0), whole
 
   def _skill_distributions(self, plan, start, states, segments):
     """The means [segments, N or 1, skill_dim] of the distributions that the first `segments`

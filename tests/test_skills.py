@@ -193,11 +193,11 @@ def test_intrinsic_reward_on_the_partial_window_with_intrinsic_partial(spaces):
   """debug: K = 3, horizon 5. With intrinsic_partial the skill that starts at step 3, whose
   window the horizon cuts to 2 steps, is scored too; the whole window's rewards and the MI
   estimate (whole windows only) stay as they were."""
-  rewards, window = {}, None
+  rewards = {}
   for partial in (False, True):
     rewards[partial], config = _hand_fed_intrinsic_reward(
         spaces, intrinsic_per_step=True, intrinsic_partial=partial)
-    window = lsp.skill_window(config)
+  window = lsp.skill_window(config)
   whole, cut = rewards[True][:window], rewards[True][window:]
   np.testing.assert_allclose(whole, rewards[False][:window], rtol=1e-5)
   np.testing.assert_array_equal(rewards[False][window:], 0)
@@ -217,11 +217,10 @@ def test_skill_predictor_reads_the_window_masks_with_intrinsic_partial(spaces):
     config = agent._c
     feat_size = config.stoch_size + config.deter_size
     window = lsp.skill_window(config)
-    variables = {v.name.split('/')[-2] + '/' + v.name.split('/')[-1]: v
-                 for v in agent._skill_pred.trainable_variables}
+    names = [v.name for v in agent._skill_pred.trainable_variables]
     kernel = [v for v in agent._skill_pred.trainable_variables if 'kernel' in v.name][0]
     sizes[partial] = kernel.shape[0]
-    assert any('gamma' in name for name in variables) == partial, list(variables)
+    assert any('gamma' in name for name in names) == partial, names
   assert sizes[False] == (window + 1) * feat_size
   assert sizes[True] == (window + 1) * (feat_size + 1)
 
