@@ -52,7 +52,8 @@ class Optimizer(tf.Module):
   def __call__(self, tape, loss, modules):
     """Returns the gradient norm; the update is skipped when it is not finite (and under mixed
     precision the loss scale is lowered)."""
-    variables = [v for m in modules for v in m.trainable_variables]
+    variables = [v for m in modules
+                 for v in ([m] if isinstance(m, tf.Variable) else m.trainable_variables)]
     if self._mixed:
       # The tape has closed over the unscaled loss: seeding the backward pass with d(scaled
       # loss)/d(loss) scales every gradient exactly as scaling the loss inside the tape would.

@@ -66,7 +66,8 @@ class Dreamer(tools.Module):
 
   def networks(self):
     """The networks a transfer run initialises from its source run."""
-    return {k: v for k, v in self.modules().items() if not k.endswith('opt') and k != 'step'}
+    return {k: v for k, v in self.modules().items()
+            if not k.endswith('opt') and not isinstance(v, tf.Variable)}
 
   # Acting ----------------------------------------------------------------------------------------
 

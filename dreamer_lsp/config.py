@@ -82,6 +82,8 @@ VALID = {
     'act_skill_noise': '[0, inf)',
     'cem_train_starts': '[1, 1e6]',
     'intrinsic_scale': '[0, inf)',
+    'skill_mi_target': '[-100, 100]',
+    'skill_mi_target_lr': '[0, 1]',
     'skill_pred_lr': '(0, 1]',
     'skill_pred_noise': '[0, inf)',
     'skill_pred_min_std': '(0, inf)',
@@ -96,6 +98,9 @@ RULES = (
      'obs_std_min ({obs_std_min}) must be at most obs_std_max ({obs_std_max}).'),
     (lambda c: c.skill_pred_min_std <= c.obs_std_max,
      'skill_pred_min_std ({skill_pred_min_std}) must be at most obs_std_max ({obs_std_max}).'),
+    (lambda c: c.intrinsic_scale > 0 or not c.skill_mi_target_lr,
+     'skill_mi_target_lr ({skill_mi_target_lr}) adapts intrinsic_scale from its start value, '
+     'which must be above 0 (got {intrinsic_scale}).'),
     (lambda c: len(c.size) == 2, 'size must be [height, width], got {size}.'),
     (lambda c: c.action_repeat <= c.time_limit,
      'time_limit ({time_limit}) must be at least action_repeat ({action_repeat}): an episode '

@@ -8,7 +8,8 @@ The actor becomes q(a | s, z) with a skill z held for K = skill_duration steps. 
   - `policy`: an amortized high-level skill policy trained on task returns (the HIRO baseline).
 Each is a small class below (`Planner`, `RandomSkills`, `SkillPolicy`), chosen by name. A
 backward skill predictor q(z | {s}, s0) gives the intrinsic reward log q (Sec. 3.2), which is
-added to the task reward with weight intrinsic_scale. Acting is MPC in skill space: every K
+added to the task reward with weight intrinsic_scale (fixed, or adapted towards a target
+skill_mi with skill_mi_target_lr). Acting is MPC in skill space: every K
 steps the skill is re-planned from the current posterior state.
 
 Read top to bottom, `LSP` is Algorithm 1 (its model learning is Dreamer's `_train_model`, and
@@ -20,6 +21,7 @@ import math
 import tensorflow as tf
 from tensorflow_probability import distributions as tfd
 
+import tools
 from dreamer_lsp import agent
 from dreamer_lsp import models
 
@@ -38,12 +40,26 @@ class LSP(agent.Dreamer):
         c.obs_std_max, c.skill_pred_input_norm)
     self._skill_pred_opt = self._optimizer('skill_pred', c.skill_pred_lr)
     self._skills = SKILLS[c.skills](self)
+    if c.skill_mi_target_lr:
+      # A Lagrange multiplier on skill_mi >= skill_mi_target, adapted as SAC adapts its
+      # temperature: the weight grows while the skills are less informative than the target.
+      self._log_intrinsic_scale = tf.Variable(math.log(c.intrinsic_scale), dtype=tf.float32)
+      self._intrinsic_scale_opt = tools.Optimizer(
+          'intrinsic_scale', c.skill_mi_target_lr, eps=c.adam_eps)
 
   def modules(self):
     modules = super().modules()
     modules.update(skill_pred=self._skill_pred, skill_pred_opt=self._skill_pred_opt)
     modules.update(self._skills.modules())
+    if self._c.skill_mi_target_lr:
+      modules.update(intrinsic_scale=self._log_intrinsic_scale,
+                     intrinsic_scale_opt=self._intrinsic_scale_opt)
     return modules
+
+  def intrinsic_scale(self):
+    if self._c.skill_mi_target_lr:
+      return tf.exp(self._log_intrinsic_scale)
+    return self._c.intrinsic_scale
 
   @property
   def plan_length(self):
@@ -107,7 +123,8 @@ class LSP(agent.Dreamer):
       logprob -= tfd.Independent(tfd.Normal(tf.zeros_like(targets), 1.0), 1).log_prob(targets)
     # Algorithm 2 computes an intrinsic reward at every imagined step: each step of a window
     # gets the window's log q; or the window's log q is spread evenly over its steps.
-    per_step = c.intrinsic_scale * logprob / (1 if c.intrinsic_per_step else window)
+    scale = self.intrinsic_scale()
+    per_step = scale * logprob / (1 if c.intrinsic_per_step else window)
     if c.intrinsic_center:
       # A constant shift of every rewarded step leaves the actor's gradient through the
       # dynamics unchanged, and keeps the value targets at the task's scale while log q moves.
@@ -118,8 +135,11 @@ class LSP(agent.Dreamer):
         tf.repeat(per_step, lengths, axis=0),
         tf.zeros([horizon - sum(lengths)] + per_step.shape[1:].as_list())], 0)
     losses.update(self._skills.losses(pcont, value, task_reward))
+    if c.skill_mi_target_lr:
+      losses['intrinsic_scale'] = self._log_intrinsic_scale * tf.stop_gradient(
+          tf.cast(mutual_info, tf.float32) - c.skill_mi_target)
     metrics = dict(
-        intrinsic_reward=c.intrinsic_scale * tf.reduce_mean(logprob),
+        intrinsic_reward=scale * tf.reduce_mean(logprob), intrinsic_scale=scale,
         skill_pred_loss=losses['skill_pred'], skill_pred_logprob=tf.reduce_mean(pred_logprob),
         skill_mi=mutual_info,
         skill_spread=tf.reduce_mean(tf.math.reduce_std(chosen, axis=1)))
@@ -172,6 +192,8 @@ class LSP(agent.Dreamer):
     metrics = {'skill_pred_grad_norm': self._skill_pred_opt(
         tape, losses['skill_pred'], [self._skill_pred])}
     metrics.update(self._skills.train(tape, losses))
+    if self._c.skill_mi_target_lr:
+      self._intrinsic_scale_opt(tape, losses['intrinsic_scale'], [self._log_intrinsic_scale])
     return metrics
 
   # Algorithm 1, environment interaction: MPC in skill space, a new skill every K steps ------

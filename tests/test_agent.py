@@ -23,7 +23,8 @@ def _changed(before, modules):
 @pytest.mark.parametrize('preset, overrides', [
     ('dreamer', {}), ('lsp', {}), ('hiro', {}),
     ('lsp', {'value_skill_input': True, 'intrinsic_in_value': False}),
-    ('lsp', {'intrinsic_partial': True, 'skill_pred_input_norm': True}),
+    ('lsp', {'intrinsic_partial': True, 'skill_pred_input_norm': True,
+             'skill_mi_target_lr': 1e-3}),
     ('hiro', {'pcont': True, 'intrinsic_in_value': False})])
 def test_every_trainable_variable_is_updated(preset, overrides, spaces):
   # Without free nats, so that the KL term always reaches the prior's layers.

@@ -55,6 +55,8 @@ def test_bad_config_raises_named_error(argv, message):
     (['--configs', 'debug', 'lsp', '--skill_dim', '0', '--logdir', 'x'], "'skill_dim' must be"),
     (['--configs', 'lsp', '--cem_population', '16', '--cem_elites', '40', '--logdir', 'x'],
      'cem_elites (40) must be at most cem_population (16).'),
+    (['--configs', 'debug', 'no_mi', '--skill_mi_target_lr', '1e-3', '--logdir', 'x'],
+     'adapts intrinsic_scale from its start value, which must be above 0 (got 0.0).'),
     (['--configs', 'debug', '--action_repeat', '0', '--logdir', 'x'], "'action_repeat' must be"),
     (['--configs', 'debug', '--envs', '0', '--logdir', 'x'], "'envs' must be in [1, 256]"),
     (['--configs', 'debug', '--eval_episodes', '0', '--logdir', 'x'], "'eval_episodes' must be"),
@@ -110,7 +112,7 @@ def _walk(key):
   """Nonsense and boundary values of a key: (value, accepted)."""
   valid = config_lib.VALID[key]
   low, high = valid[1:-1].split(', ')
-  values = [('-1', False), ('1e30', high == 'inf'), (low, valid[0] == '['),
+  values = [('-1', float(low) < -1), ('1e30', high == 'inf'), (low, valid[0] == '['),
             ('0', float(low) < 0 or (float(low) == 0 and valid[0] == '['))]
   if high != 'inf':
     values.append((high, valid[-1] == ']'))

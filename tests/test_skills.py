@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from dreamer_lsp import lsp
@@ -272,3 +273,16 @@ def test_value_sees_the_skill_with_value_skill_input(spaces):
   assert np.abs(values[0] - values[1]).max() > 1e-4
   _, dreamer_like = _first_update(spaces)
   assert dreamer_like._value.trainable_variables[0].shape[0] == feat.shape[-1]
+
+
+def test_intrinsic_scale_adapts_towards_the_skill_mi_target(spaces):
+  """With skill_mi_target_lr the weight is a Lagrange multiplier: one Adam step of size lr on
+  its log, up while skill_mi is below the target, down while above; fixed without it."""
+  for target, sign in ((100.0, 1), (-100.0, -1)):
+    metrics, agent = _first_update(
+        spaces, intrinsic_scale=2.0, skill_mi_target=target, skill_mi_target_lr=0.1)
+    assert metrics['intrinsic_scale'] == pytest.approx(2.0)  # The update used the start value.
+    assert float(agent.intrinsic_scale()) == pytest.approx(2.0 * math.exp(sign * 0.1), rel=1e-3)
+    assert 'intrinsic_scale' in agent.modules() and 'intrinsic_scale' not in agent.networks()
+  metrics, agent = _first_update(spaces, intrinsic_scale=2.0)
+  assert agent.intrinsic_scale() == 2.0 and 'intrinsic_scale' not in agent.modules()
