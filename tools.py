@@ -335,7 +335,7 @@ class Logger:
     self._logdir = pathlib.Path(logdir)
     self._logdir.mkdir(parents=True, exist_ok=True)
     self._path = self._logdir / 'metrics.jsonl'
-    self._restored = {}
+    self._last_steps = {}
     self._truncate_after(step)
     self._writer = tf.summary.create_file_writer(str(self._logdir), max_queue=1000)
     self._scalars = {}
@@ -357,16 +357,15 @@ class Logger:
         continue
       if isinstance(record, dict) and record.get('step', 0) <= step:
         kept.append(line)
-        if record.get('step', 0) == step:
-          self._restored.update(record)
+        self._last_steps.update(dict.fromkeys(record, record.get('step', 0)))
     temp = self._path.with_suffix('.tmp')
     temp.write_text(''.join(line + '\n' for line in kept))
     os.replace(temp, self._path)
 
-  def logged_before_resume(self, name):
-    """Whether `name` was logged at the restored step before this process started (then a
-    resumed run need not evaluate that step again)."""
-    return name in self._restored and self.step == self._restored.get('step')
+  def last_step(self, name):
+    """The step at which `name` was last written, by this process or before a resume; None if
+    never."""
+    return self._last_steps.get(name)
 
   def scalar(self, name, value):
     self._scalars[name] = float(value)
@@ -403,6 +402,7 @@ class Logger:
       with self._path.open('a') as f:
         f.write(json.dumps({'step': self.step, **self._scalars}) + '\n')
         f.flush()
+      self._last_steps.update(dict.fromkeys(self._scalars, self.step))
       self._writer.flush()
     except (OSError, tf.errors.OpError) as e:
       raise WriteError(_write_failed('the metrics', self._logdir, e)) from e

@@ -156,10 +156,16 @@ class Trainer:
         total=c.steps, initial=self.step, unit='step', dynamic_ncols=True, smoothing=0.05,
         disable=None)
     sim_state = None
+    frames = c.action_repeat * c.envs
+    period = max(c.eval_every // frames, 1) * frames  # Frames between evaluations.
     try:
       while self.step < c.steps:
-        self._evaluate()
-        chunk = min(c.eval_every, c.steps - self.step) // (c.action_repeat * c.envs)
+        last = self.logger.last_step('eval_return')
+        if last is None or self.step >= last + period:
+          self._evaluate()
+          last = self.step
+        # Up to the next evaluation, so that a resumed run evaluates where it would have.
+        chunk = (min(last + period, c.steps) - self.step) // frames
         try:
           sim_state = tools.simulate(
               self._train_policy, self.train_envs, steps=max(chunk, 1) * c.envs,
@@ -324,7 +330,7 @@ class Trainer:
   def _evaluate(self):
     import tools
     c = self.c
-    if self.logger.logged_before_resume('eval_return'):
+    if self.logger.last_step('eval_return') == self.step:  # Evaluated before a resume.
       return
     frames = []
 

@@ -147,9 +147,10 @@ def test_logger_resume_drops_later_and_truncated_lines(tmp_path):
     logger.write()
   with (tmp_path / 'metrics.jsonl').open('a') as f:
     f.write('{"step": 40, "lo')  # Killed mid-line.
-  tools.Logger(tmp_path, step=20)
+  resumed = tools.Logger(tmp_path, step=20)
   lines = [json.loads(line) for line in (tmp_path / 'metrics.jsonl').read_text().splitlines()]
   assert [line['step'] for line in lines] == [10, 20]
+  assert resumed.last_step('loss') == 20 and resumed.last_step('eval_return') is None
 
 
 def test_every():

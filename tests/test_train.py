@@ -71,6 +71,8 @@ def test_killed_run_resumes_without_losing_episodes(tmp_path):
   train_steps = [r['step'] for r in records if 'train_return' in r]
   assert train_steps == sorted(set(train_steps))  # No episode logged twice.
   assert train_steps[-1] == 1500
+  # Evaluated where an uninterrupted run evaluates: after the prefill, every 300 steps, and last.
+  assert [r['step'] for r in records if 'eval_return' in r] == [100, 400, 700, 1000, 1300, 1500]
 
 
 def test_sigterm_saves_a_checkpoint_and_exits(tmp_path):
