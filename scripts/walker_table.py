@@ -13,7 +13,8 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / 'docs/skills/runs/skills_walker/dmc_walker_walk'
 METHODS = ('lsp_literal', 'no_mi', 'lsp_mi_x3', 'lsp_mi_x3_skill_value', 'lsp_mi_x3_task_value',
-           'lsp_mi_task_value', 'lsp_mi_x03_task_value')
+           'lsp_mi_task_value', 'lsp_mi_x03_task_value', 'lsp_mi_std03_task_value',
+           'lsp_mi_target07_task_value')
 
 
 def row(method):
