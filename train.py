@@ -32,8 +32,7 @@ def validate(config):
   config_lib.check(config)
   saved = pathlib.Path(config.logdir) / 'config.yaml'
   if saved.exists():
-    # A key newer than the run counts as its default, whose behaviour the run had.
-    previous = dict(config_lib.load_presets()['defaults'], **config_lib.load_yaml(saved))
+    previous = config_lib.load_run(saved)
     changed = [
         f'{k}: {previous.get(k)!r} -> {v!r}' for k, v in config.items()
         if k not in RESUMABLE_KEYS and previous.get(k) != v]
@@ -249,9 +248,8 @@ class Trainer:
     path = pathlib.Path(self.c.transfer_from) / 'config.yaml'
     if not path.exists():
       return networks  # Not a run of train.py: the restore says what is missing.
-    source = config_lib.load_yaml(path)
-    reads = lambda c: (lsp.skill_window(c), c.get('intrinsic_partial', False),
-                       c.get('skill_pred_input_norm', False))
+    source = config_lib.load_run(path)
+    reads = lambda c: (lsp.skill_window(c), c.intrinsic_partial, c.skill_pred_input_norm)
     if 'skill_pred' in networks and reads(self.c) != reads(source):
       del networks['skill_pred']
       print('The skill predictor starts afresh: it reads (window, partial windows, input norm) '

@@ -164,6 +164,12 @@ def load_yaml(path):
   return YAML(typ='safe', pure=True).load(pathlib.Path(path).read_text())
 
 
+def load_run(path):
+  """A run's saved config.yaml as a Config: a key newer than the run counts as its default,
+  whose behaviour the run had."""
+  return Config(dict(load_presets()['defaults'], **load_yaml(path)))
+
+
 def load_presets(path=CONFIGS):
   presets = load_yaml(path)
   if 'defaults' not in presets:

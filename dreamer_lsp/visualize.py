@@ -50,7 +50,7 @@ def visualize(logdir, out, skills=8, steps=40, seed=0, size=None):
   logdir, out = pathlib.Path(logdir), pathlib.Path(out)
   if not (logdir / 'config.yaml').exists():
     raise ValueError(f'{logdir} is no run of train.py: it has no config.yaml.')
-  c = config_lib.Config(config_lib.load_yaml(logdir / 'config.yaml'))
+  c = config_lib.load_run(logdir / 'config.yaml')
   if c.skills == 'none':
     raise ValueError(f'{logdir} is a Dreamer run (skills: none): it has no skills to show.')
   if size and c.obs == 'pixels':

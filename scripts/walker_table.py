@@ -1,7 +1,7 @@
 """The walker-walk table of docs/skills.md ("What the value fits") from the committed runs:
 skill_mi's mean and share of logs above 0.5 nats over 30-60k and 60-100k frames, the medians
 of the value loss and of the actor's gradient norm after 15k frames, and the mean eval return
-over 25-45k and 55-100k frames.
+over 25-45k and 55-100k frames; a row for each committed seed.
 
   python scripts/walker_table.py [METHOD ...]
 """
@@ -17,11 +17,12 @@ METHODS = ('lsp_literal', 'no_mi', 'lsp_mi_x3', 'lsp_mi_x3_skill_value', 'lsp_mi
            'lsp_mi_target07_task_value')
 
 
-def row(method):
-  records = [json.loads(line) for line in (ROOT / method / 'seed0/metrics.jsonl').open()]
+def row(method, seed):
+  records = [json.loads(line) for line in (ROOT / method / seed / 'metrics.jsonl').open()]
   values = lambda key, lo, hi: np.array(
       [r[key] for r in records if key in r and lo < r['step'] <= hi])
-  cells = [f'`{method}`', f'{max(r["step"] for r in records) / 1e3:.0f}k']
+  name = f'`{method}`' if seed == 'seed0' else f'`{method}` ({seed})'
+  cells = [name, f'{max(r["step"] for r in records) / 1e3:.0f}k']
   for lo, hi in ((30e3, 60e3), (60e3, 100e3)):
     mi = values('skill_mi', lo, hi)
     cells.append(f'{mi.mean():.2f} ({np.mean(mi > 0.5):.0%})' if len(mi) else '')
@@ -35,4 +36,5 @@ def row(method):
 
 if __name__ == '__main__':
   for method in sys.argv[1:] or METHODS:
-    print(row(method))
+    for seed in sorted(path.name for path in (ROOT / method).glob('seed*')):
+      print(row(method, seed))

@@ -91,6 +91,8 @@ def test_a_run_saved_before_a_key_existed_resumes_with_its_default(tmp_path):
   train.validate(config)
   with pytest.raises(config_lib.ConfigError, match=r'intrinsic_per_step: False -> True'):
     train.validate(config.update(intrinsic_per_step=True))
+  # The visualiser and transfer read a saved run the same way.
+  assert config_lib.load_run(tmp_path / 'config.yaml') == config
 
 
 def _numeric(value):
