@@ -33,9 +33,12 @@ def validate(config):
   saved = pathlib.Path(config.logdir) / 'config.yaml'
   if saved.exists():
     previous = config_lib.load_run(saved)
+    ignored = RESUMABLE_KEYS
+    if config.skills == previous.skills == 'none':  # Dreamer: the skill keys change nothing.
+      ignored = ignored | config_lib.skill_keys()
     changed = [
         f'{k}: {previous.get(k)!r} -> {v!r}' for k, v in config.items()
-        if k not in RESUMABLE_KEYS and previous.get(k) != v]
+        if k not in ignored and previous.get(k) != v]
     if changed:
       raise config_lib.ConfigError(
           f'{config.logdir} holds a run with a different config ({"; ".join(changed)}). '

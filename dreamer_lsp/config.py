@@ -164,10 +164,26 @@ def load_yaml(path):
   return YAML(typ='safe', pure=True).load(pathlib.Path(path).read_text())
 
 
+# Keys whose default changed (2026-12-01: the skill choices of docs/skills.md became the
+# defaults), with the value they had before. A run saved before such a key existed ran with it.
+FORMER_DEFAULTS = {
+    'skill_noise': 0.1, 'skill_noise_per_rollout': False, 'intrinsic_per_step': False,
+    'intrinsic_in_value': True, 'skill_pred_lr': 8e-5, 'skill_pred_min_std': 0.1,
+    'skill_pred_relative': False}
+
+
 def load_run(path):
-  """A run's saved config.yaml as a Config: a key newer than the run counts as its default,
-  whose behaviour the run had."""
-  return Config(dict(load_presets()['defaults'], **load_yaml(path)))
+  """A run's saved config.yaml as a Config: a key newer than the run counts as the default it
+  had then (FORMER_DEFAULTS, else today's), whose behaviour the run had."""
+  saved = load_yaml(path)
+  saved.setdefault('act_skill_noise', saved.get('skill_noise'))  # Acting used it before the key.
+  return Config({**load_presets()['defaults'], **FORMER_DEFAULTS, **saved})
+
+
+def skill_keys():
+  """The keys that only the skill systems read: configs.yaml's Skills block after `skills`."""
+  keys = list(load_presets()['defaults'])
+  return set(keys[keys.index('skills') + 1:keys.index('train_actor') + 1])
 
 
 def load_presets(path=CONFIGS):

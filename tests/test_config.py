@@ -81,18 +81,40 @@ def test_resume_with_different_model_config_is_refused(tmp_path):
     train.validate(config.update(deter_size=32))
 
 
-def test_a_run_saved_before_a_key_existed_resumes_with_its_default(tmp_path):
-  config = config_lib.build(['debug'], {'logdir': str(tmp_path)})
+def test_a_run_saved_before_a_key_existed_resumes_with_its_default_of_then(tmp_path):
+  config = config_lib.build(['debug', 'lsp'], {'logdir': str(tmp_path)})
   config.save(tmp_path / 'config.yaml')
   saved = config_lib.load_yaml(tmp_path / 'config.yaml')
-  del saved['intrinsic_per_step']  # As a config.yaml written before the key existed.
+  # As a config.yaml written before the keys existed: one whose default has not changed since,
+  # one whose default has (it was 0.1 then).
+  del saved['skill_mi_target_lr'], saved['skill_pred_min_std']
   YAML(typ='safe', pure=True).dump(saved, tmp_path / 'config.yaml')
   import train
-  train.validate(config)
-  with pytest.raises(config_lib.ConfigError, match=r'intrinsic_per_step: False -> True'):
-    train.validate(config.update(intrinsic_per_step=True))
+  then = config.update(skill_pred_min_std=config_lib.FORMER_DEFAULTS['skill_pred_min_std'])
+  assert then.skill_pred_min_std != config.skill_pred_min_std
+  train.validate(then)
+  with pytest.raises(config_lib.ConfigError, match=r'skill_pred_min_std: 0.1 -> 0.3'):
+    train.validate(config)
+  with pytest.raises(config_lib.ConfigError, match=r'skill_mi_target_lr: 0.0 -> 0.1'):
+    train.validate(then.update(skill_mi_target_lr=0.1))
   # The visualiser and transfer read a saved run the same way.
-  assert config_lib.load_run(tmp_path / 'config.yaml') == config
+  assert config_lib.load_run(tmp_path / 'config.yaml') == then
+
+
+def test_the_skill_keys_do_not_hold_back_resuming_a_dreamer_run(tmp_path):
+  import train
+  for method in ('dreamer', 'lsp'):
+    config = config_lib.build(['debug', method], {'logdir': str(tmp_path / method)})
+    (tmp_path / method).mkdir()
+    config.save(tmp_path / method / 'config.yaml')
+    with pytest.raises(config_lib.ConfigError, match=r'model_lr: 0.0006 -> 0.001'):
+      train.validate(config.update(model_lr=1e-3))
+    changed_skills = config.update(skill_noise=0.5, skill_pred_min_std=0.2)
+    if method == 'dreamer':
+      train.validate(changed_skills)
+    else:
+      with pytest.raises(config_lib.ConfigError, match=r'skill_noise: 1.0 -> 0.5'):
+        train.validate(changed_skills)
 
 
 def _numeric(value):

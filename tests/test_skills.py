@@ -102,7 +102,7 @@ def _train_agents_predictor(spaces, informative, updates=300):
   """LSP's own skill objectives on imagined rollouts whose states do or do not encode the skill
   held in them: the intrinsic reward and MI estimate after the predictor has trained."""
   from conftest import debug_config
-  config = debug_config('lsp', 'lsp_mi')
+  config = debug_config('lsp')
   agent = lsp.make_agent(config, *spaces)
   tf.random.set_seed(0)
   rng = np.random.RandomState(0)

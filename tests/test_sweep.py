@@ -108,8 +108,31 @@ def test_shipped_sweep_files(tmp_path):
   assert counts == {
       'paper_mi_ablation': 3 * 3, 'paper_single_task': (11 * 5 - 3) * 3,
       'paper_transfer': 3 * 4 * 3, 'paper_transfer_source': 3 * 3 * 3, 'tiny': 2 * 2,
-      'skills_point': 13 * 2 - 8, 'skills_point_reach': 4 * 4 + 4, 'skills_walker': 14 + 1,
-      'cpu_results': 2 * 2 + 2 + 3, 'precision_point': 4 * 2}
+      'skills_point': 13 * 2 - 8, 'skills_point_reach': 5 * 4 + 4, 'skills_walker': 14 + 1,
+      'cpu_results': 2 * 2 + 2 + 2 + 3, 'precision_point': 4 * 2}
+
+
+# Where the runs of a sweep file are committed (config.yaml, metrics.jsonl).
+COMMITTED = {
+    'skills_point': 'docs/skills/runs/skills_point',
+    'skills_point_reach': 'docs/skills/runs/skills_point_reach',
+    'skills_walker': 'docs/skills/runs/skills_walker',
+    'cpu_results': 'docs/results/runs'}
+
+
+def test_committed_runs_are_what_their_sweep_files_run():
+  """Every committed run's config is what its sweep entry would run today (so that a changed
+  default cannot silently change what a sweep file reproduces), and every committed run has one."""
+  import train
+  from dreamer_lsp import config as config_lib
+  for name, root in COMMITTED.items():
+    runs = sweep.expand(sweep.load(REPO / 'sweeps' / f'{name}.yaml'), REPO / root)
+    named = {run.logdir for run in runs}
+    for saved in (REPO / root).glob('*/*/seed*/config.yaml'):
+      assert saved.parent in named, f'{saved} is not a run of sweeps/{name}.yaml'
+    for run in runs:
+      if (run.logdir / 'config.yaml').exists():
+        train.validate(config_lib.parse_args(run.args))  # Raises naming the keys that differ.
 
 
 GOOD = {'configs': ['debug'], 'methods': ['lsp', 'dreamer'], 'tasks': ['point_reach'],
