@@ -215,6 +215,8 @@ def agent_bench(presets, method, task, jit, repeats, peak_size):
     cem = tf.function(lambda start: agent.cem(start, groups=1)[0], jit_compile=c.jit)
     _timed(result, 'cem', lambda: cem(latent).numpy(), repeats)
     result['cem_gflop'] = _flops(cem, latent) / 1e9
+    # Acting replans from one env's state: the floor of `replan` ms at the machine's peak.
+    result['replan_gflop'] = _flops(cem, {k: v[:1] for k, v in latent.items()}) / 1e9
   result['imagined_per_update'] = imagined
   result['imagined_per_s'] = imagined / result['update_s']['median']
   result['act_ms'], policy_retraces = _acting(agent, obs_space, c, repeats)

@@ -56,6 +56,7 @@ def test_tiny_benchmark_writes_every_field(tmp_path):
   lsp = run['lsp']
   assert _stats(lsp['cem_s']) and _stats(lsp['cem_cpu_s']) and 0 < lsp['cem_gflop'] < lsp['gflop']
   assert _stats(lsp['act_ms']['replan']) and _stats(lsp['act_ms']['no_replan'])
+  assert 0 < lsp['replan_gflop'] < lsp['cem_gflop']  # One start state against the batch's.
   c = run['sizes']
   dreamer_imagined = c['batch_size'] * c['batch_length'] * c['horizon']
   assert run['dreamer']['imagined_per_update'] == dreamer_imagined
