@@ -3,6 +3,8 @@
 import gymnasium
 import numpy as np
 
+SHADOW_TEXELS_PER_PIXEL = 8
+
 
 def make(name, seed):
   """A dm_control suite task, e.g. 'cheetah_run'."""
@@ -39,7 +41,13 @@ class DeepMindControl:
     return self._obs(time_step), float(time_step.reward), time_step.last(), info
 
   def render(self):
-    return self._env.physics.render(*self._size, camera_id=self._camera)
+    physics = self._env.physics
+    # MuJoCo's default shadow map (2048 texels a side, 4096 in some models) is most of a small
+    # frame's cost in software rendering; 8 texels per pixel of the frame changes 0.02-0.13% of
+    # the pixels of a 64x64 frame and renders it 1.5-1.8x faster (README: Deviations). It is
+    # read when a rendering context is made, which a model reload (a task's reset) can redo.
+    physics.model.vis.quality.shadowsize = SHADOW_TEXELS_PER_PIXEL * max(self._size)
+    return physics.render(*self._size, camera_id=self._camera)
 
   def close(self):
     self._env.close()
