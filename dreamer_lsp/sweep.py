@@ -1,7 +1,7 @@
 """Train every run of a sweep file, in parallel here or as tasks on a Ray cluster.
 
   python -m dreamer_lsp.sweep SWEEP.yaml [--root DIR] [--workers N] [--threads T]
-      [--ray ADDRESS] [--gpus G] [--dry-run] [--smoke] [--train-cmd CMD]
+      [--ray ADDRESS] [--gpus G] [--dry-run] [--smoke] [--train-cmd CMD] [--collect DEST]
 
 A sweep file (see sweeps/) crosses tasks, methods, grid values and seeds:
 
@@ -29,7 +29,9 @@ task, method, seed, grid values and other flags in braces, e.g. for transfer (pa
 sizes, 100 steps each (give it its own --root). Runs with a `done` file are skipped; the others
 are started with their command, which resumes them. The whole file is checked before any run
 starts: its keys, and every run's config as train.py checks it (presets, keys, tasks, values
-and their ranges); a mistake exits with code 2.
+and their ranges); a mistake exits with code 2. `--collect DEST` trains nothing: it copies each
+finished run's config.yaml, metrics.jsonl and labels.yaml to the same place under DEST, what a
+committed result needs (docs/results/runs), without episodes or checkpoints.
 
 Locally, --workers runs (default: cores // --threads) train at once with --threads threads each.
 With --ray ADDRESS ('auto', 'ray://HEAD:10001', or 'local' to start Ray here), every run is a Ray
@@ -43,6 +45,7 @@ import itertools
 import os
 import pathlib
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -58,6 +61,8 @@ KEYS = {
 REQUIRED = ('methods', 'tasks', 'seeds')
 # The threads of one run's math: TensorFlow's intra-op pool and OpenMP.
 THREAD_VARS = ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS')
+# What a finished run's result needs: the plots and reports read these alone.
+RESULT_FILES = ('config.yaml', 'metrics.jsonl', 'labels.yaml')
 
 
 @dataclasses.dataclass
@@ -167,6 +172,18 @@ def check(runs, root):
         for message, names in problems.items()))
 
 
+def collect(runs, root, dest):
+  """Copies RESULT_FILES of every finished run to the same path under `dest`."""
+  done = [run for run in runs if (run.logdir / 'done').exists()]
+  for run in done:
+    target = dest / run.logdir.relative_to(root)
+    target.mkdir(parents=True, exist_ok=True)
+    for name in RESULT_FILES:
+      shutil.copy2(run.logdir / name, target / name)
+  print(f'Copied {len(done)} finished runs of {len(runs)} to {dest}.')
+  return 0
+
+
 def _axis(entries, default):
   """Name -> spec (presets under `configs`, flags) for the tasks or methods of a sweep."""
   if isinstance(entries, list):
@@ -233,6 +250,9 @@ def main(argv=None):
   parser.add_argument(
       '--train-cmd', default=f'{shlex.quote(sys.executable)} train.py',
       help='command that the run arguments are appended to, run in the repo root')
+  parser.add_argument(
+      '--collect', type=pathlib.Path, metavar='DEST',
+      help="copy the finished runs' config.yaml, metrics.jsonl and labels.yaml under DEST")
   args = parser.parse_args(argv)
   root = (args.root or REPO / 'logdir' / args.sweep.stem).resolve()
   try:
@@ -241,6 +261,8 @@ def main(argv=None):
   except config_lib.ConfigError as e:
     print(f'error: {args.sweep}: {e}\nNo run was started.', file=sys.stderr)
     return 2
+  if args.collect:
+    return collect(runs, root, args.collect.resolve())
   if args.smoke:
     runs = smoke(runs)
   todo = [run for run in runs if not (run.logdir / 'done').exists()]

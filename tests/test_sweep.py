@@ -218,6 +218,23 @@ def test_skips_done_runs_and_resumes_unfinished(fake, tmp_path, capsys):
   assert len(calls(root / 'point_reach/dreamer/seed0')) == 1
 
 
+def test_collect_copies_the_result_files_of_finished_runs(fake, tmp_path, capsys):
+  path, cmd = fake
+  root, dest = tmp_path / 'root', tmp_path / 'results'
+  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
+  finished = root / 'point_reach/lsp/seed0'
+  for name in sweep.RESULT_FILES:
+    (finished / name).write_text(f'{name} of the run\n')
+  (finished / 'train_eps').mkdir()
+  (root / 'point_reach/dreamer/seed0/done').unlink()
+  capsys.readouterr()
+  assert sweep.main([str(path), '--root', str(root), '--collect', str(dest)]) == 0
+  assert 'Copied 1 finished runs of 2' in capsys.readouterr().out
+  copied = sorted(p.relative_to(dest).as_posix() for p in dest.rglob('*') if p.is_file())
+  assert copied == [f'point_reach/lsp/seed0/{name}' for name in sorted(sweep.RESULT_FILES)]
+  assert (dest / 'point_reach/lsp/seed0/metrics.jsonl').read_text() == 'metrics.jsonl of the run\n'
+
+
 def test_failed_runs_are_reported(fake, tmp_path, capsys):
   path, cmd = fake
   YAML(typ='safe', pure=True).dump({
