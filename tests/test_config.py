@@ -101,6 +101,14 @@ def test_a_run_saved_before_a_key_existed_resumes_with_its_default_of_then(tmp_p
   assert config_lib.load_run(tmp_path / 'config.yaml') == then
 
 
+def test_the_former_defaults_are_the_papers_values_that_lsp_literal_restores():
+  # Both record the paper's reading of the seven skill keys: an edit to one is a mistake in it
+  # or calls for the same edit in the other.
+  literal = config_lib.load_presets()['lsp_literal']
+  assert config_lib.FORMER_DEFAULTS == {
+      k: v for k, v in literal.items() if k not in ('method', 'skills')}
+
+
 def test_the_skill_keys_do_not_hold_back_resuming_a_dreamer_run(tmp_path):
   import train
   for method in ('dreamer', 'lsp'):
