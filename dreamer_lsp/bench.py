@@ -148,19 +148,21 @@ def storage(task, obs, time_limit):
 
 def collection(task, workers, steps, time_limit):
   """Env steps per second of pixel collection with random actions in `workers` envs, each
-  rendering in its own worker process, as train.py's `envs: N` does."""
+  rendering in its own worker process, as train.py's `envs: N` does; and the cores that this
+  process and the workers kept busy meanwhile, which bound what more workers can add."""
   import tools
   from dreamer_lsp import agent
   envs_ = [envs.make_env(task, obs='pixels', time_limit=time_limit, seed=seed)
            for seed in range(workers)]
   policy = agent.random_policy(envs_[0].act_space, 0)
   tools.simulate(policy, envs_, steps=workers)  # Starts the workers' renderers.
-  start = time.perf_counter()
+  cpu = lambda: time.process_time() + sum(_cpu_seconds(env.pid) for env in envs_)
+  cpu_start, start = cpu(), time.perf_counter()
   tools.simulate(policy, envs_, steps=steps)
-  duration = time.perf_counter() - start
+  duration, cpu_s = time.perf_counter() - start, cpu() - cpu_start
   for env in envs_:
     env.close()
-  return steps / duration
+  return dict(steps_per_s=steps / duration, cores_busy=cpu_s / duration)
 
 
 # One agent, in its own process -----------------------------------------------------------------
@@ -412,9 +414,9 @@ def run(args):
       obs: storage(args.task, obs, time_limit) for obs in ('features', 'pixels')}
   print(f'Storage: {result["storage"]}', flush=True)
   steps = 20 if tiny else 400
-  result['pixel_collection_steps_per_s'] = {
+  result['pixel_collection'] = {
       workers: collection(args.task, workers, steps, time_limit) for workers in (1, 2)}
-  print(f'Pixel collection: {result["pixel_collection_steps_per_s"]}', flush=True)
+  print(f'Pixel collection: {result["pixel_collection"]}', flush=True)
   result['runs'] = []
   for name in args.configs:
     presets = [] if name == 'paper' else name.split('+')
@@ -489,8 +491,8 @@ def markdown(result):
           f'in memory (collected at {s["collect_steps_per_s"]:.0f} steps/s)'
           for obs, s in result['storage'].items()) + '.', '',
       'Pixel collection (random actions, a render worker per env), env steps/s: ' + ', '.join(
-          f'{workers} env{"s" * (workers > 1)} {speed:.0f}' for workers, speed in
-          result['pixel_collection_steps_per_s'].items()) + '.', '',
+          f'{workers} env{"s" * (workers > 1)} {c["steps_per_s"]:.0f} ({c["cores_busy"]:.2f} '
+          'cores busy)' for workers, c in result['pixel_collection'].items()) + '.', '',
       '| config | jit update / act | method | update s | update CPU s | x Dreamer | model s | CEM s | GFLOP '
       '| % peak | imagined/s | act ms | replan / other ms | loop frames/s (predicted) '
       '| loop CPU s/frame | first update s | RSS GiB | load |',
