@@ -1,5 +1,7 @@
 import os
 import signal
+import subprocess
+import sys
 
 import gymnasium
 import numpy as np
@@ -7,6 +9,8 @@ import pytest
 
 from dreamer_lsp.envs import GymAdapter, TASKS, make_env, relabel, wrap
 from dreamer_lsp.envs import rewards
+
+from conftest import REPO
 
 CUSTOM = sorted(rewards.REWARDS)
 
@@ -240,11 +244,8 @@ for _ in range(3):
   differing.append(np.mean(np.any(frame != default, -1)))
 print(ours._env.physics.model.vis.quality.shadowsize, theirs._env.physics.model.vis.quality.shadowsize, max(differing))
 '''
-  import subprocess
-  import sys
   result = subprocess.run(
-      [sys.executable, '-c', script], capture_output=True, text=True, timeout=300,
-      cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+      [sys.executable, '-c', script], capture_output=True, text=True, timeout=300, cwd=REPO)
   assert result.returncode == 0, result.stderr
   ours, default, differing = result.stdout.split()
   assert int(ours) == 512 and int(default) > 512
