@@ -23,7 +23,8 @@ class Dreamer(tools.Module):
     self._float = tf_keras.mixed_precision.global_policy().compute_dtype
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
     self._build_model()
-    self.train = tf.function(self._train, jit_compile=config.jit, autograph=False)
+    self._variables_created = False
+    self.compiled_train = tf.function(self._train, jit_compile=config.jit, autograph=False)
     # Tensors in, tensors out; `policy` is the numpy interface of the loop.
     self.act = tf.function(self._policy, jit_compile=config.jit_policy, autograph=False)
 
@@ -119,6 +120,17 @@ class Dreamer(tools.Module):
     return tf.clip_by_value(noisy, -1, 1)
 
   # The update ------------------------------------------------------------------------------------
+
+  def train(self, data):
+    """One update of every module on a batch; returns its metrics. The first update runs
+    eagerly and creates the variables: a tf.function that creates variables is traced twice,
+    which would double the start-up of every run."""
+    if self._variables_created:
+      return self.compiled_train(data)
+    self._variables_created = True
+    # Tensors, as the compiled update returns (a metric may be a Python number here).
+    return {k: v if tf.is_tensor(v) else tf.constant(v, tf.float32)
+            for k, v in self._train(data).items()}
 
   def _train(self, data):
     data = self._preprocess(data)

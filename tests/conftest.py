@@ -15,6 +15,17 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
+def eager():
+  """Runs tf.functions eagerly, for tests of what an update computes: a trace of the update
+  takes seconds even at debug sizes. The compiled graphs are tested by
+  test_every_preset_updates_and_acts[graph], tests/seeded_updates.py and the train.py tests."""
+  import tensorflow as tf
+  tf.config.run_functions_eagerly(True)
+  yield
+  tf.config.run_functions_eagerly(False)
+
+
+@pytest.fixture
 def spaces():
   return vector_spaces()
 

@@ -26,7 +26,7 @@ def _changed(before, modules):
     ('lsp', {'intrinsic_partial': True, 'skill_pred_input_norm': True,
              'skill_mi_target_lr': 1e-3}),
     ('hiro', {'pcont': True, 'intrinsic_in_value': False})])
-def test_every_trainable_variable_is_updated(preset, overrides, spaces):
+def test_every_trainable_variable_is_updated(preset, overrides, spaces, eager):
   # Without free nats, so that the KL term always reaches the prior's layers.
   config = debug_config(preset, free_nats=0.0, **overrides)
   agent = lsp.make_agent(config, *spaces)
@@ -117,8 +117,11 @@ def test_actor_value_and_skill_predictor_gradients_come_from_their_own_losses(
   assert all(updates['skill_pred'][1])
 
 
+@pytest.mark.parametrize('mode', ['eager', pytest.param('graph', marks=pytest.mark.slow)])
 @pytest.mark.parametrize('preset', PRESETS)
-def test_every_preset_updates_and_acts(preset, spaces, monkeypatch):
+def test_every_preset_updates_and_acts(preset, mode, spaces, monkeypatch, request):
+  if mode == 'eager':
+    request.getfixturevalue('eager')
   config = debug_config(preset)
   agent = lsp.make_agent(config, *spaces)
   planner_calls = []

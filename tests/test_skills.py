@@ -51,12 +51,16 @@ def _train_predictor(informative, steps=300, seed=0):
     noise = 0.1 * rng.randn(256, 20).astype(np.float32)  # The input noise of A.7.
     return states + noise, z
 
-  for _ in range(steps):
-    states, z = batch()
+  @tf.function
+  def step(states, z):
     with tf.GradientTape() as tape:
       loss = -tf.reduce_mean(predictor(states).log_prob(z))
     variables = predictor.trainable_variables
     optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+  predictor(batch()[0])  # Creates the variables before the step is traced.
+  for _ in range(steps):
+    step(*batch())
   states, z = batch()
   return float(tf.reduce_mean(predictor(states).log_prob(z)))
 
