@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: train test test-fast setup lock bench
+.PHONY: train test test-fast test-all setup lock bench
 
 $(VENV)/.installed: requirements.txt scripts/setup_system.sh
 	bash scripts/setup_system.sh
@@ -16,11 +16,17 @@ setup: $(VENV)/.installed
 train: setup
 	$(PY) train.py --configs point lsp --logdir logdir/default
 
-test: setup
-	$(PY) -m pytest -q tests
+# Tests run on every core (pytest-xdist); those that share the trained fixture run on one.
+PYTEST := $(PY) -m pytest -q -n auto --dist loadgroup
 
-test-fast: setup  # Leaves out the tests that launch train.py (marked slow).
-	$(PY) -m pytest -q -m "not slow" tests
+test: setup  # Everything but the exhaustive tests.
+	$(PYTEST) -m "not exhaustive" tests
+
+test-fast: setup  # Leaves out the tests that train with compiled graphs (marked slow) too.
+	$(PYTEST) -m "not slow and not exhaustive" tests
+
+test-all: setup  # Everything: before resolving an issue that touches training, transfer or sweeps.
+	$(PYTEST) tests
 
 bench: setup
 	$(PY) -m dreamer_lsp.bench

@@ -1,5 +1,6 @@
-"""Helpers shared by the tests. Tests marked `slow` launch train.py and train (make test-fast
-leaves them out; make test runs everything)."""
+"""Helpers shared by the tests. Tests marked `slow` train with the compiled graphs (make
+test-fast leaves them out); tests marked `exhaustive` repeat make test's coverage at length
+(only make test-all runs them)."""
 import json
 import pathlib
 import subprocess
@@ -12,6 +13,17 @@ import gymnasium
 from dreamer_lsp import config as config_lib
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope='session')
+def finished_lsp_run(tmp_path_factory):
+  """A finished LSP run (`--configs debug lsp`: 600 steps of point_reach), trained once for the
+  tests that read one; mark them `xdist_group('finished_lsp_run')` so that one test worker
+  trains it. Copy it (shutil.copytree) before changing anything in it."""
+  logdir = tmp_path_factory.mktemp('finished_lsp_run')
+  result = run_train(logdir, '--configs', 'debug', 'lsp')
+  assert result.returncode == 0, result.stdout + result.stderr
+  return logdir
 
 
 @pytest.fixture

@@ -290,7 +290,26 @@ def test_tiny_sweep_end_to_end_with_train_py(tmp_path):
   assert result.returncode == 0 and '4 done, 0 to train' in result.stdout
 
 
-@pytest.mark.slow
+def test_the_smoke_of_every_shipped_sweep_starts_each_task_and_method(tmp_path):
+  """What `--smoke` starts for each shipped sweep, without training (make test-all trains it:
+  the test below): every task and every method once, seed 0, at debug sizes with the smoke's
+  run length, and each of these runs a config that train.py accepts."""
+  smoke_flags = {key: str(value) for key, value in sweep.SMOKE_FLAGS.items()}
+  for path in sorted((REPO / 'sweeps').glob('*.yaml')):
+    runs = sweep.expand(sweep.load(path), tmp_path)
+    chosen = sweep.smoke(runs)
+    for field in ('task', 'method'):
+      assert {run.labels[field] for run in chosen} == {run.labels[field] for run in runs}, (
+          path.name, field)
+    assert {run.logdir.name for run in chosen} == {runs[0].logdir.name}, path.name
+    for run in chosen:
+      presets, run_flags = flags(run.args)
+      assert presets[0] == 'debug', (path.name, presets)
+      assert {key: run_flags[key] for key in smoke_flags} == smoke_flags, (path.name, run_flags)
+    sweep.check(chosen, tmp_path)
+
+
+@pytest.mark.exhaustive
 def test_every_shipped_sweep_runs_end_to_end_at_debug_sizes(tmp_path):
   """`--smoke` of every file in sweeps/ with the real train.py: every task and method starts,
   trains and evaluates; the transfer sweep loads the runs of its source sweep (K and H change

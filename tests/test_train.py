@@ -1,5 +1,6 @@
 """train.py end to end: artifacts, crash safety, signals, and learning on a small task."""
 import json
+import shutil
 import signal
 import time
 
@@ -12,27 +13,27 @@ from dreamer_lsp import envs
 pytestmark = pytest.mark.slow
 
 
-def test_short_run_leaves_a_complete_logdir(tmp_path):
-  process = start_train(tmp_path, '--configs', 'debug', 'lsp')
-  output, _ = process.communicate(timeout=600)
-  assert process.returncode == 0, output
+@pytest.mark.xdist_group('finished_lsp_run')
+def test_short_run_leaves_a_complete_logdir(finished_lsp_run, tmp_path):
   for name in ('config.yaml', 'metrics.jsonl', 'returns.png', 'done', 'checkpoint'):
-    assert (tmp_path / name).exists(), name
-  assert list(tmp_path.glob('events.out.tfevents.*'))
-  metrics = read_metrics(tmp_path)
+    assert (finished_lsp_run / name).exists(), name
+  assert list(finished_lsp_run.glob('events.out.tfevents.*'))
+  metrics = read_metrics(finished_lsp_run)
   keys = set().union(*metrics)
   for key in ('train_return', 'eval_return', 'model_loss', 'actor_loss', 'value_loss',
               'intrinsic_reward', 'skill_pred_loss', 'cem_elite_value_0', 'cem_std_1',
               'skill_entropy', 'act_skill_change'):
     assert key in keys, key
   assert max(m['step'] for m in metrics) == 600
-  assert len(saved_episodes(tmp_path)) == 12  # 600 steps of 50-step episodes.
-  episode = np.load(sorted((tmp_path / 'train_eps').glob('*.npz'))[-1])
+  assert len(saved_episodes(finished_lsp_run)) == 12  # 600 steps of 50-step episodes.
+  episode = np.load(sorted((finished_lsp_run / 'train_eps').glob('*.npz'))[-1])
   assert episode['skill'].shape == (51, 3) and episode['skill_switch'].dtype == bool
   # Extended with a larger --steps, the run goes on without evaluating step 600 again.
-  result = run_train(tmp_path, '--configs', 'debug', 'lsp', '--steps', '900')
+  logdir = tmp_path / 'run'
+  shutil.copytree(finished_lsp_run, logdir)
+  result = run_train(logdir, '--configs', 'debug', 'lsp', '--steps', '900')
   assert result.returncode == 0, result.stderr
-  evals = [m['step'] for m in read_metrics(tmp_path) if 'eval_return' in m]
+  evals = [m['step'] for m in read_metrics(logdir) if 'eval_return' in m]
   assert evals == sorted(set(evals)) and evals[-2:] == [600, 900], evals
 
 

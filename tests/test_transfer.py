@@ -14,21 +14,50 @@ from dreamer_lsp import lsp
 
 
 @pytest.mark.slow
-def test_relabeled_source_episodes_join_the_replay_but_not_the_step_count(tmp_path):
-  source, target = tmp_path / 'source', tmp_path / 'target'
-  assert run_train(source, '--configs', 'debug', 'lsp', '--steps', '200').returncode == 0
-  result = run_train(target, '--configs', 'debug', 'lsp', '--steps', '150',
-                '--transfer_from', str(source), '--relabel_from', str(source))
+@pytest.mark.xdist_group('finished_lsp_run')
+def test_relabeled_source_episodes_join_the_replay_but_not_the_step_count(
+    finished_lsp_run, tmp_path):
+  source = finished_lsp_run
+  result = run_train(tmp_path, '--configs', 'debug', 'lsp', '--steps', '150',
+                     '--transfer_from', str(source), '--relabel_from', str(source))
   assert result.returncode == 0, result.stderr
+  assert 'Initialised the networks from' in result.stdout
   originals = tools.load_episodes(source / 'train_eps')
-  relabeled = tools.load_episodes(target / 'relabeled_eps')
-  assert len(relabeled) == len(originals) == 4
+  relabeled = tools.load_episodes(tmp_path / 'relabeled_eps')
+  assert len(relabeled) == len(originals) == 12
   for episode in relabeled.values():
     np.testing.assert_allclose(episode['reward'], envs.relabel('point_reach', episode))
   # The target's own steps start at 0: 150 steps of its own, 3 episodes.
-  assert len(list((target / 'train_eps').glob('*.npz'))) == 3
-  metrics = [json.loads(line) for line in (target / 'metrics.jsonl').read_text().splitlines()]
+  assert len(list((tmp_path / 'train_eps').glob('*.npz'))) == 3
+  metrics = [json.loads(line) for line in (tmp_path / 'metrics.jsonl').read_text().splitlines()]
   assert [m['step'] for m in metrics if 'train_return' in m] == [50, 100, 150]
+
+
+def _weights(logdir, prefix):
+  """The values of a checkpoint's variables under `prefix`, without optimizer slots."""
+  reader = tf.train.load_checkpoint(str(logdir / 'checkpoint' / 'variables'))
+  return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+          if name.startswith(prefix) and 'OPTIMIZER_SLOT' not in name}
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group('finished_lsp_run')
+def test_a_frozen_policy_with_longer_skills_keeps_the_source_actor(finished_lsp_run, tmp_path):
+  """Obstacles -> Cove's path: lsp_fixed_policy with longer skills (K 3 -> 5, H 6 -> 10). The
+  skill predictor's window grows, so it alone starts afresh; the frozen actor stays the
+  source's while the world model trains on."""
+  result = run_train(
+      tmp_path, '--configs', 'debug', 'lsp_fixed_policy', '--transfer_from',
+      str(finished_lsp_run), '--skill_duration', '5', '--plan_horizon', '10', '--steps', '200')
+  assert result.returncode == 0, result.stdout + result.stderr
+  assert 'Initialised the networks from' in result.stdout
+  assert 'The skill predictor starts afresh' in result.stdout
+  source, target = (_weights(path, 'actor/') for path in (finished_lsp_run, tmp_path))
+  assert source and source.keys() == target.keys()
+  for name in source:
+    np.testing.assert_array_equal(source[name], target[name], err_msg=name)
+  source, target = (_weights(path, 'dynamics/') for path in (finished_lsp_run, tmp_path))
+  assert any(not np.array_equal(source[name], target[name]) for name in source)
 
 
 def test_skill_noise_is_added_after_the_cem_only(monkeypatch, spaces):

@@ -7,25 +7,18 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 
-from conftest import REPO, run_train
+from conftest import REPO
 from dreamer_lsp import config as config_lib
 from dreamer_lsp import visualize
 
 
-@pytest.fixture(scope='module')
-def logdir(tmp_path_factory):
-  logdir = tmp_path_factory.mktemp('lsp')
-  result = run_train(logdir, '--configs', 'debug', 'lsp', '--task', 'point_reach', '--steps', '200')
-  assert result.returncode == 0, result.stdout + result.stderr
-  return logdir
-
-
 @pytest.mark.slow
-def test_skills_from_one_start(logdir, tmp_path):
+@pytest.mark.xdist_group('finished_lsp_run')
+def test_skills_from_one_start(finished_lsp_run, tmp_path):
   out = tmp_path / 'skills'
   result = subprocess.run(
-      [sys.executable, '-m', 'dreamer_lsp.visualize', str(logdir), '--skills', '3', '--steps',
-       '10', '--out', str(out)], cwd=REPO, capture_output=True, text=True)
+      [sys.executable, '-m', 'dreamer_lsp.visualize', str(finished_lsp_run), '--skills', '3',
+       '--steps', '10', '--out', str(out)], cwd=REPO, capture_output=True, text=True)
   assert result.returncode == 0, result.stderr
   assert 'spread' in result.stdout
   for index in range(3):
@@ -46,8 +39,9 @@ def test_skills_from_one_start(logdir, tmp_path):
 
 
 @pytest.mark.slow
-def test_runs_without_skills_or_checkpoint_are_refused(logdir, tmp_path, capsys):
-  config = config_lib.Config(config_lib.load_yaml(logdir / 'config.yaml'))
+@pytest.mark.xdist_group('finished_lsp_run')
+def test_runs_without_skills_or_checkpoint_are_refused(finished_lsp_run, tmp_path, capsys):
+  config = config_lib.Config(config_lib.load_yaml(finished_lsp_run / 'config.yaml'))
   for name, skills in (('dreamer', 'none'), ('untrained', 'cem')):
     (tmp_path / name).mkdir()
     config.update(skills=skills).save(tmp_path / name / 'config.yaml')
