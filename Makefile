@@ -16,8 +16,7 @@ setup: $(VENV)/.installed
 train: setup
 	$(PY) train.py --configs point lsp --logdir logdir/default
 
-# Tests run on every core (pytest-xdist); those that share the trained fixture run on one.
-PYTEST := $(PY) -m pytest -q -n auto --dist loadgroup
+PYTEST := $(PY) -m pytest -q -n auto  # On every core (pytest-xdist).
 
 test: setup  # Everything but the exhaustive tests.
 	$(PYTEST) -m "not exhaustive" tests

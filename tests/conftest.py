@@ -1,6 +1,7 @@
 """Helpers shared by the tests. Tests marked `slow` train with the compiled graphs (make
 test-fast leaves them out); tests marked `exhaustive` repeat make test's coverage at length
 (only make test-all runs them)."""
+import fcntl
 import json
 import pathlib
 import subprocess
@@ -16,13 +17,18 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope='session')
-def finished_lsp_run(tmp_path_factory):
+def finished_lsp_run(tmp_path_factory, worker_id):
   """A finished LSP run (`--configs debug lsp`: 600 steps of point_reach), trained once for the
-  tests that read one; mark them `xdist_group('finished_lsp_run')` so that one test worker
-  trains it. Copy it (shutil.copytree) before changing anything in it."""
-  logdir = tmp_path_factory.mktemp('finished_lsp_run')
-  result = run_train(logdir, '--configs', 'debug', 'lsp')
-  assert result.returncode == 0, result.stdout + result.stderr
+  tests that read one. Copy it (shutil.copytree) before changing anything in it."""
+  root = tmp_path_factory.getbasetemp()
+  if worker_id != 'master':
+    root = root.parent  # Shared by pytest-xdist's workers: the first to need it trains it.
+  logdir = root / 'finished_lsp_run'
+  with open(root / 'finished_lsp_run.lock', 'w') as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    if not (logdir / 'done').exists():
+      result = run_train(logdir, '--configs', 'debug', 'lsp')
+      assert result.returncode == 0, result.stdout + result.stderr
   return logdir
 
 

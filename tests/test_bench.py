@@ -18,7 +18,7 @@ def _stats(value):
       isinstance(value[k], float) for k in ('median', 'min', 'max'))
 
 
-@pytest.mark.slow
+@pytest.mark.exhaustive
 def test_tiny_benchmark_writes_every_field(tmp_path):
   out, markdown = tmp_path / 'bench.json', tmp_path / 'BENCHMARKS.md'
   markdown.write_text('# Benchmarks\n\nAn old header.\n\n## 2020-01-01T00:00:00\n\nA section.\n')

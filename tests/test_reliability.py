@@ -44,7 +44,6 @@ def test_run_stops_after_consecutive_nonfinite_updates(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group('finished_lsp_run')
 def test_corrupt_checkpoint_is_reported_and_kept(finished_lsp_run, tmp_path):
   shutil.copytree(finished_lsp_run, tmp_path, dirs_exist_ok=True)
   data = next((tmp_path / 'checkpoint').glob('variables.data*'))
@@ -92,7 +91,6 @@ def test_full_disk_then_a_kill_inside_a_save_then_resume(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group('finished_lsp_run')
 def test_transfer_from_mismatched_or_missing_checkpoint(finished_lsp_run, tmp_path):
   result = run_train(tmp_path / 'a', '--configs', 'debug', 'lsp', '--transfer_from',
                      str(finished_lsp_run), '--deter_size', '24')

@@ -13,7 +13,6 @@ from dreamer_lsp import envs
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.xdist_group('finished_lsp_run')
 def test_short_run_leaves_a_complete_logdir(finished_lsp_run, tmp_path):
   for name in ('config.yaml', 'metrics.jsonl', 'returns.png', 'done', 'checkpoint'):
     assert (finished_lsp_run / name).exists(), name
@@ -38,7 +37,7 @@ def test_short_run_leaves_a_complete_logdir(finished_lsp_run, tmp_path):
 
 
 def test_killed_run_resumes_without_losing_episodes(tmp_path):
-  args = ['--configs', 'debug', 'dreamer', '--steps', '1500', '--checkpoint_every', '100']
+  args = ['--configs', 'debug', 'dreamer', '--steps', '900', '--checkpoint_every', '100']
   kills = 0
   for wait_for in (4, 12):  # Kill after the prefill, then again in the middle of training.
     process = start_train(tmp_path, *args)
@@ -65,15 +64,15 @@ def test_killed_run_resumes_without_losing_episodes(tmp_path):
     assert process.returncode == 0, output
     assert f'at step {steps_before}' in line
     assert set(before) <= set(saved_episodes(tmp_path))  # Nothing saved before a kill is lost.
-  assert len(saved_episodes(tmp_path)) == 30
+  assert len(saved_episodes(tmp_path)) == 18
   text = (tmp_path / 'metrics.jsonl').read_text()
   assert text.endswith('\n')
   records = [json.loads(line) for line in text.splitlines()]  # No half-written line.
   train_steps = [r['step'] for r in records if 'train_return' in r]
   assert train_steps == sorted(set(train_steps))  # No episode logged twice.
-  assert train_steps[-1] == 1500
+  assert train_steps[-1] == 900
   # Evaluated where an uninterrupted run evaluates: after the prefill, every 300 steps, and last.
-  assert [r['step'] for r in records if 'eval_return' in r] == [100, 400, 700, 1000, 1300, 1500]
+  assert [r['step'] for r in records if 'eval_return' in r] == [100, 400, 700, 900]
 
 
 def test_sigterm_saves_a_checkpoint_and_exits(tmp_path):

@@ -14,7 +14,6 @@ from dreamer_lsp import lsp
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group('finished_lsp_run')
 def test_relabeled_source_episodes_join_the_replay_but_not_the_step_count(
     finished_lsp_run, tmp_path):
   source = finished_lsp_run
@@ -41,7 +40,6 @@ def _weights(logdir, prefix):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group('finished_lsp_run')
 def test_a_frozen_policy_with_longer_skills_keeps_the_source_actor(finished_lsp_run, tmp_path):
   """Obstacles -> Cove's path: lsp_fixed_policy with longer skills (K 3 -> 5, H 6 -> 10). The
   skill predictor's window grows, so it alone starts afresh; the frozen actor stays the

@@ -13,7 +13,6 @@ from dreamer_lsp import visualize
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group('finished_lsp_run')
 def test_skills_from_one_start(finished_lsp_run, tmp_path):
   out = tmp_path / 'skills'
   result = subprocess.run(
@@ -39,7 +38,6 @@ def test_skills_from_one_start(finished_lsp_run, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group('finished_lsp_run')
 def test_runs_without_skills_or_checkpoint_are_refused(finished_lsp_run, tmp_path, capsys):
   config = config_lib.Config(config_lib.load_yaml(finished_lsp_run / 'config.yaml'))
   for name, skills in (('dreamer', 'none'), ('untrained', 'cem')):
