@@ -109,7 +109,7 @@ def test_shipped_sweep_files(tmp_path):
       'paper_mi_ablation': 3 * 3, 'paper_single_task': (11 * 5 - 3) * 3,
       'paper_transfer': 3 * 4 * 3, 'paper_transfer_source': 3 * 3 * 3, 'tiny': 2 * 2,
       'skills_point': 13 * 2 - 8, 'skills_point_reach': 5 * 4 + 4, 'skills_walker': 14 + 1,
-      'cpu_results': 2 * 2 + 2 + 2 + 3 + 1, 'precision_point': 4 * 2}
+      'cpu_results': 2 * 2 + 2 + 2 + 3 + 1, 'precision_point': 4 * 2, 'transfer_pilot': 2}
 
 
 # Where the runs of a sweep file are committed (config.yaml, metrics.jsonl).
