@@ -16,6 +16,8 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from dreamer_lsp import logdir as logdir_lib
+
 
 class Module(tf.Module):
   """A tf.Module that creates its sub-layers on first use, like Dreamer's."""
@@ -456,13 +458,13 @@ def save_checkpoint(checkpoint, directory):
 
 
 def has_checkpoint(directory):
-  return _complete_checkpoint(directory) is not None
+  return logdir_lib.complete_checkpoint(directory) is not None
 
 
 def load_checkpoint(checkpoint, directory, partial=False):
   """Restores every variable of `checkpoint` from the files; with `partial`, the files may hold
   more. Missing, corrupt or mismatched files raise CheckpointError naming the problem."""
-  path = _complete_checkpoint(directory)
+  path = logdir_lib.complete_checkpoint(directory)
   if path is None:
     raise CheckpointError(f'No checkpoint at {directory}.')
   try:
@@ -475,14 +477,6 @@ def load_checkpoint(checkpoint, directory, partial=False):
         f'Cannot restore the checkpoint at {path}: {type(e).__name__}: '
         f'{str(e).splitlines()[0] if str(e) else ""}') from e
   return path
-
-
-def _complete_checkpoint(directory):
-  """The folder of the last complete save, or None; `.old` if the save was killed between the
-  two renames of save_checkpoint."""
-  directory = pathlib.Path(directory)
-  old = directory.with_name(directory.name + '.old')
-  return next((path for path in (directory, old) if (path / 'variables.index').exists()), None)
 
 
 def _fsync_tree(directory):

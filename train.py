@@ -15,6 +15,7 @@ import numpy as np
 
 from dreamer_lsp import config as config_lib
 from dreamer_lsp import envs  # No TensorFlow: config errors stop before it loads.
+from dreamer_lsp import logdir as logdir_lib
 
 # Keys that may differ between the first run and a resume of the same logdir.
 RESUMABLE_KEYS = {
@@ -49,9 +50,15 @@ def main(argv):
   try:
     config = config_lib.parse_args(argv)
     validate(config)
-  except (config_lib.ConfigError, ValueError) as e:
+    lock = logdir_lib.lock(config.logdir)  # Before anything is written to the logdir.
+  except (config_lib.ConfigError, ValueError, logdir_lib.Busy) as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
+  with lock:
+    return _train(config)
+
+
+def _train(config):
   for signum in (signal.SIGINT, signal.SIGTERM):
     signal.signal(signum, _raise_interrupted)
   import tools

@@ -1,0 +1,76 @@
+"""What a logdir's files say about its run, read without TensorFlow: who writes it (the lock),
+whether it finished and at which step, whether it holds a complete checkpoint."""
+import fcntl
+import json
+import os
+import pathlib
+
+# Files that only a run of train.py leaves: a logdir holding one has a run in it.
+RUN_FILES = ('train_eps', 'eval_eps', 'metrics.jsonl', 'checkpoint', 'checkpoint.old', 'done')
+
+
+class Busy(RuntimeError):
+  """Another process holds the logdir's lock."""
+
+
+def lock(logdir):
+  """An exclusive lock on LOGDIR/.lock for as long as the returned file stays open; the OS
+  drops it when the process ends, however it ends. The holder's PID is written into the file.
+  Raises Busy naming the holder."""
+  logdir = pathlib.Path(logdir)
+  logdir.mkdir(parents=True, exist_ok=True)
+  file = (logdir / '.lock').open('a+')
+  try:
+    fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+  except BlockingIOError:
+    file.seek(0)
+    holder = file.read().strip() or 'unknown'
+    file.close()
+    raise Busy(
+        f'{logdir} is in use by another run (PID {holder}); wait for it to end, or stop it, '
+        'before running this command.') from None
+  file.truncate(0)
+  file.write(f'{os.getpid()}\n')
+  file.flush()
+  return file
+
+
+def finished_steps(logdir):
+  """The step at which the run finished: written into `done`, else (a `done` from before that)
+  the last step of metrics.jsonl. None if not done or unknown."""
+  logdir = pathlib.Path(logdir)
+  try:
+    text = (logdir / 'done').read_text().strip()
+  except FileNotFoundError:
+    return None
+  if text.isdigit():
+    return int(text)
+  steps = []
+  path = logdir / 'metrics.jsonl'
+  for line in path.read_text().splitlines() if path.exists() else []:
+    try:
+      steps.append(int(json.loads(line)['step']))
+    except (ValueError, TypeError, KeyError):
+      continue  # A line cut short by a kill.
+  return max(steps, default=None)
+
+
+def mark_done(logdir, step):
+  """Writes `done` with the finished step, atomically."""
+  path = pathlib.Path(logdir) / 'done'
+  temp = path.with_suffix('.tmp')
+  temp.write_text(f'{step}\n')
+  os.replace(temp, path)
+
+
+def run_files(logdir):
+  """The RUN_FILES that a logdir holds."""
+  return [name for name in RUN_FILES if (pathlib.Path(logdir) / name).exists()]
+
+
+def complete_checkpoint(directory):
+  """The folder of the last complete checkpoint save, or None; `.old` if the save was killed
+  between the two renames of tools.save_checkpoint."""
+  directory = pathlib.Path(directory)
+  old = directory.with_name(directory.name + '.old')
+  return next((path for path in (directory, old) if (path / 'variables.index').exists()), None)

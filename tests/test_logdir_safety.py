@@ -1,0 +1,69 @@
+"""What train.py does with a logdir it must not train in, or not yet: one that another run
+writes, a finished run, files without a config, bad sources; each refused with one line and
+nothing written."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import train
+from conftest import REPO, debug_config
+from dreamer_lsp import logdir as logdir_lib
+
+ARGS = ['--configs', 'debug', 'dreamer']
+
+
+def snapshot(logdir):
+  """Every file under logdir with its size and modification time."""
+  return {
+      str(path.relative_to(logdir)): (path.stat().st_size, path.stat().st_mtime_ns)
+      for path in sorted(logdir.rglob('*')) if path.is_file()}
+
+
+def finished_run(logdir, done='600\n'):
+  """A logdir as a debug dreamer run of 600 steps leaves it, one of its episodes damaged."""
+  config = debug_config('dreamer', logdir=str(logdir))
+  logdir.mkdir(parents=True, exist_ok=True)
+  config.save(logdir / 'config.yaml')
+  import tools
+  for index in range(12):
+    path = tools.save_episode(logdir / 'train_eps', {
+        'vector': np.zeros((51, 2), np.float32), 'action': np.zeros((51, 2), np.float32),
+        'reward': np.ones(51, np.float32), 'discount': np.ones(51, np.float32)})
+  path.write_bytes(path.read_bytes()[:100])  # Damaged: the episodes now count 550 steps.
+  lines = [{'step': step, 'train_return': 50.0} for step in range(50, 650, 50)]
+  lines += [{'step': 600, 'eval_return': 42.0}]
+  (logdir / 'metrics.jsonl').write_text(''.join(json.dumps(line) + '\n' for line in lines))
+  (logdir / 'done').write_text(done)
+  return logdir
+
+
+def test_second_writer_is_refused_and_changes_nothing(tmp_path, capsys):
+  logdir = finished_run(tmp_path / 'run')
+  with logdir_lib.lock(logdir):
+    before = snapshot(logdir)
+    assert train.main([*ARGS, '--steps', '900', '--logdir', str(logdir)]) == 2
+    assert snapshot(logdir) == before
+  err = capsys.readouterr().err
+  assert err == (
+      f'error: {logdir} is in use by another run (PID {os.getpid()}); wait for it to end, or '
+      'stop it, before running this command.\n')
+
+
+def test_lock_dies_with_its_process(tmp_path):
+  hold = ('import sys, time; from dreamer_lsp import logdir; '
+          'lock = logdir.lock(sys.argv[1]); print("locked", flush=True); time.sleep(60)')
+  process = subprocess.Popen(
+      [sys.executable, '-c', hold, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+  try:
+    assert process.stdout.readline() == 'locked\n'
+    with pytest.raises(logdir_lib.Busy, match=f'PID {process.pid}'):
+      logdir_lib.lock(tmp_path)
+  finally:
+    process.kill()
+    process.wait()
+  logdir_lib.lock(tmp_path).close()  # Killed: the OS released its lock.
