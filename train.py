@@ -59,6 +59,11 @@ def main(argv):
 
 
 def _train(config):
+  # Before any resume logic: a finished run is never trained again, nor its files rewritten.
+  finished = logdir_lib.finished_steps(config.logdir)
+  if finished is not None and config.steps <= finished:
+    print(f'{config.logdir} is complete ({finished} steps); raise --steps to train further.')
+    return 0
   for signum in (signal.SIGINT, signal.SIGTERM):
     signal.signal(signum, _raise_interrupted)
   import tools
@@ -111,8 +116,11 @@ class Trainer:
       if count:
         print(f'Relabeled {count} episodes of {source} with the rewards of {c.task}.')
     episodes = tools.load_episodes(self.logdir / 'train_eps')
-    # Relabeled source episodes feed the replay but are not this run's environment steps.
-    self.step = c.action_repeat * sum(tools.episode_length(e) for e in episodes.values())
+    # Relabeled source episodes feed the replay but are not this run's environment steps. A
+    # finished run being extended counts from where it finished, whatever episode is damaged.
+    self.step = max(
+        c.action_repeat * sum(tools.episode_length(e) for e in episodes.values()),
+        logdir_lib.finished_steps(self.logdir) or 0)
     episodes = {**tools.load_episodes(self.logdir / 'relabeled_eps'), **episodes}
     self.replay = tools.Replay(episodes, c.batch_length, c.max_episodes, c.seed)
     self.logger = tools.Logger(self.logdir, self.step)
@@ -157,9 +165,6 @@ class Trainer:
   def _loop(self):
     import tools
     c = self.c
-    if self.step >= c.steps and (self.logdir / 'done').exists():
-      print(f'{self.logdir} is complete ({self.step} steps); raise --steps to train further.')
-      return
     from tqdm import tqdm
     self.progress = tqdm(
         total=c.steps, initial=self.step, unit='step', dynamic_ncols=True, smoothing=0.05,
@@ -193,7 +198,7 @@ class Trainer:
       self.progress.close()
     from dreamer_lsp import plot
     plot.plot_run(self.logdir)
-    (self.logdir / 'done').touch()  # Last, so that a run killed while plotting plots on resume.
+    logdir_lib.mark_done(self.logdir, self.step)  # Last: a run killed while plotting plots on resume.
     print(f'Finished {self.step} steps; logdir {self.logdir}')
 
   def _restart_envs(self, error):

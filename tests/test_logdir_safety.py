@@ -18,10 +18,10 @@ ARGS = ['--configs', 'debug', 'dreamer']
 
 
 def snapshot(logdir):
-  """Every file under logdir with its size and modification time."""
+  """Every file under logdir but the lock with its size and modification time."""
   return {
       str(path.relative_to(logdir)): (path.stat().st_size, path.stat().st_mtime_ns)
-      for path in sorted(logdir.rglob('*')) if path.is_file()}
+      for path in sorted(logdir.rglob('*')) if path.is_file() and path.name != '.lock'}
 
 
 def finished_run(logdir, done='600\n'):
@@ -32,7 +32,8 @@ def finished_run(logdir, done='600\n'):
   import tools
   for index in range(12):
     path = tools.save_episode(logdir / 'train_eps', {
-        'vector': np.zeros((51, 2), np.float32), 'action': np.zeros((51, 2), np.float32),
+        'vector': np.zeros((51, 2), np.float32), 'log_pos': np.zeros((51, 1, 2), np.float32),
+        'action': np.zeros((51, 2), np.float32),
         'reward': np.ones(51, np.float32), 'discount': np.ones(51, np.float32)})
   path.write_bytes(path.read_bytes()[:100])  # Damaged: the episodes now count 550 steps.
   lines = [{'step': step, 'train_return': 50.0} for step in range(50, 650, 50)]
@@ -67,3 +68,12 @@ def test_lock_dies_with_its_process(tmp_path):
     process.kill()
     process.wait()
   logdir_lib.lock(tmp_path).close()  # Killed: the OS released its lock.
+
+
+@pytest.mark.parametrize('done', ['600\n', ''])  # '': a `done` from before it held the step.
+def test_finished_run_is_complete_and_untouched(tmp_path, capsys, done):
+  logdir = finished_run(tmp_path / 'run', done)
+  before = snapshot(logdir)
+  assert train.main([*ARGS, '--logdir', str(logdir)]) == 0
+  assert f'{logdir} is complete (600 steps); raise --steps' in capsys.readouterr().out
+  assert snapshot(logdir) == before
