@@ -32,6 +32,12 @@ def validate(config):
     raise config_lib.ConfigError('--logdir is required.')
   config_lib.check(config)
   saved = pathlib.Path(config.logdir) / 'config.yaml'
+  found = logdir_lib.run_files(config.logdir)
+  if found and not saved.exists():
+    raise config_lib.ConfigError(
+        f'{config.logdir} holds the files of a run ({", ".join(found)}) but no config.yaml, so '
+        'what ran there is unknown: restore its config.yaml, or move the files aside, or use a '
+        'new --logdir.')
   if saved.exists():
     previous = config_lib.load_run(saved)
     ignored = RESUMABLE_KEYS

@@ -77,3 +77,16 @@ def test_finished_run_is_complete_and_untouched(tmp_path, capsys, done):
   assert train.main([*ARGS, '--logdir', str(logdir)]) == 0
   assert f'{logdir} is complete (600 steps); raise --steps' in capsys.readouterr().out
   assert snapshot(logdir) == before
+
+
+@pytest.mark.parametrize('name', ['train_eps', 'metrics.jsonl', 'checkpoint'])
+def test_run_files_without_a_config_are_refused(tmp_path, capsys, name):
+  path = tmp_path / name
+  path.write_text('{"step": 100}\n') if path.suffix else path.mkdir()
+  before = snapshot(tmp_path)
+  assert train.main([*ARGS, '--logdir', str(tmp_path)]) == 2
+  assert capsys.readouterr().err == (
+      f'error: {tmp_path} holds the files of a run ({name}) but no config.yaml, so what ran '
+      'there is unknown: restore its config.yaml, or move the files aside, or use a new '
+      '--logdir.\n')
+  assert snapshot(tmp_path) == before and not (tmp_path / 'config.yaml').exists()

@@ -34,6 +34,7 @@ def test_run_stops_after_consecutive_nonfinite_updates(tmp_path):
       'vector': np.zeros((51, 2), np.float32), 'log_pos': np.zeros((51, 1, 2), np.float32),
       'action': np.zeros((51, 2), np.float32), 'reward': np.full(51, np.nan, np.float32),
       'discount': np.ones(51, np.float32)}
+  debug_config('dreamer', max_nonfinite=3, logdir=str(tmp_path)).save(tmp_path / 'config.yaml')
   for _ in range(3):
     tools.save_episode(tmp_path / 'train_eps', episode)
   result = run_train(tmp_path, '--configs', 'debug', 'dreamer', '--max_nonfinite', '3')
