@@ -255,9 +255,16 @@ class Trainer:
       path = tools.load_checkpoint(
           source, pathlib.Path(c.transfer_from) / 'checkpoint', partial=True)
       print(f'Initialised the networks from {path}.')
-    for _ in range(c.pretrain - 1):
+    # A run whose first checkpoint was never written (the save failed or was killed) makes up
+    # the updates of the steps it has, so that it neither goes on nor finishes untrained.
+    missed = max(self.step - c.prefill, 0) // c.train_every * c.train_steps
+    if missed:
+      print(f'No checkpoint at step {self.step}: making up its {missed} updates.')
+    for _ in range(c.pretrain - 1 + missed):
       self._update()
     self.logger.write()
+    if missed:
+      self._save_checkpoint()
 
   def _transferred_networks(self):
     """The networks a transfer restores. The skill predictor reads windows of
@@ -370,9 +377,11 @@ class Trainer:
 
   def _save_checkpoint(self):
     import tools
+    self.logger.write()  # This step's metrics first: a failed or killed save must not lose them.
     start = time.time()
     tools.save_checkpoint(self.checkpoint, self.logdir / 'checkpoint')
     self.logger.scalar('checkpoint_seconds', time.time() - start)
+    self.logger.write()
 
 
 if __name__ == '__main__':

@@ -1,6 +1,7 @@
 """What train.py does with a logdir it must not train in, or not yet: one that another run
 writes, a finished run, files without a config, bad sources; each refused with one line and
 nothing written."""
+import errno
 import json
 import os
 import signal
@@ -15,6 +16,15 @@ from conftest import REPO, debug_config
 from dreamer_lsp import logdir as logdir_lib
 
 ARGS = ['--configs', 'debug', 'dreamer']
+
+
+@pytest.fixture(autouse=True)
+def signals():
+  """train.main installs handlers for SIGINT and SIGTERM: give pytest its own back."""
+  saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+  yield
+  for signum, handler in saved.items():
+    signal.signal(signum, handler)
 
 
 def snapshot(logdir):
@@ -90,3 +100,25 @@ def test_run_files_without_a_config_are_refused(tmp_path, capsys, name):
       'there is unknown: restore its config.yaml, or move the files aside, or use a new '
       '--logdir.\n')
   assert snapshot(tmp_path) == before and not (tmp_path / 'config.yaml').exists()
+
+
+@pytest.mark.slow
+def test_a_failed_first_checkpoint_loses_no_metrics_and_no_updates(
+    tmp_path, monkeypatch, capsys):
+  import tensorflow as tf
+  args = [*ARGS, '--steps', '300', '--checkpoint_every', '100', '--logdir', str(tmp_path)]
+
+  def full_disk(*args):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+  with monkeypatch.context() as patch:
+    patch.setattr(tf.train.Checkpoint, 'write', full_disk)  # The first save, at step 200.
+    assert train.main(args) == 1
+  err = capsys.readouterr().err
+  assert err.startswith('error: Cannot write the checkpoint to ') and err.count('\n') == 1
+  metrics = [json.loads(line) for line in (tmp_path / 'metrics.jsonl').open()]
+  assert [m['step'] for m in metrics if 'train_return' in m] == [50, 100, 150, 200]
+  # The same command makes up the 10 updates of steps 100-200 and finishes.
+  assert train.main(args) == 0
+  assert 'No checkpoint at step 200: making up its 10 updates.' in capsys.readouterr().out
+  assert (tmp_path / 'done').read_text() == '300\n'
