@@ -26,10 +26,13 @@ null flag is left out (`task: null` where a preset sets the task). Text flags ma
 task, method, seed, grid values and other flags in braces, e.g. for transfer (paper_transfer.yaml):
 `transfer_from: logdir/source/{task}/{method}/seed{seed}` and `relabel_from: '{transfer_from}'`.
 `--smoke` first checks that a sweep runs at all: every task and every method once at `debug`
-sizes, 100 steps each (give it its own --root). Runs with a `done` file are skipped; the others
-are started with their command, which resumes them. The whole file is checked before any run
-starts: its keys, and every run's config as train.py checks it (presets, keys, tasks, values
-and their ranges); a mistake exits with code 2. `--collect DEST` trains nothing: it copies each
+sizes, 100 steps each (give it its own --root). Runs with a `done` file are skipped, unless the
+sweep asks for more steps than they finished (then it names them and trains them further); the
+others are started with their command, which resumes them. The whole file is checked before any
+run starts: its keys and their forms, its {placeholders}, that no two runs share a logdir (`seed`
+and `logdir` are the sweep's own: refused in grid, overrides and entries), and every run's
+config as train.py checks it (presets, keys, tasks, values and their ranges); a mistake exits
+with code 2. `--collect DEST` trains nothing: it copies each
 finished run's config.yaml, metrics.jsonl and labels.yaml to the same place under DEST, what a
 committed result needs (docs/results/runs), without episodes or checkpoints.
 
@@ -39,6 +42,7 @@ task that asks for --threads CPUs and --gpus GPUs; the repo, its .venv and ROOT 
 paths on every node. Failed runs are listed at the end with their logs, and the exit code is 1.
 """
 import argparse
+import collections
 import concurrent.futures
 import dataclasses
 import itertools
@@ -52,6 +56,7 @@ import sys
 from ruamel.yaml import YAML, YAMLError
 
 from dreamer_lsp import config as config_lib
+from dreamer_lsp import logdir as logdir_lib
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # The keys of a sweep file and the YAML types their values may have.
@@ -59,6 +64,10 @@ KEYS = {
     'configs': (list,), 'methods': (list, dict), 'tasks': (list, dict), 'seeds': (list,),
     'overrides': (dict,), 'grid': (dict,), 'exclude': (list,)}
 REQUIRED = ('methods', 'tasks', 'seeds')
+# Flags that the sweep sets itself, for each run: a sweep file that gave them would be ignored.
+OWN_FLAGS = {
+    'seed': 'seeds are given by `seeds:` (a run of seed S trains in .../seedS)',
+    'logdir': 'the sweep names every logdir ROOT/TASK/METHOD/seedS (choose ROOT with --root)'}
 # The threads of one run's math: TensorFlow's intra-op pool and OpenMP.
 THREAD_VARS = ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS')
 # What a finished run's result needs: the plots and reports read these alone.
@@ -94,9 +103,7 @@ def expand(sweep, root):
         'seed': seed, 'logdir': logdir}
     del flags['configs']
     for _ in range(2):  # Twice, so that a flag can name another flag that names fields.
-      flags = {
-          key: value.format_map({**flags, **fields}) if isinstance(value, str) else value
-          for key, value in flags.items()}
+      flags = {key: _fill(key, value, {**flags, **fields}) for key, value in flags.items()}
     args = ['--configs', *configs]
     args += [
         arg for key, value in flags.items() if value is not None
@@ -145,7 +152,17 @@ def load(path):
   for key in REQUIRED:
     if not sweep.get(key):
       raise config_lib.ConfigError(f'The sweep file names no {key}.')
+  for axis in ('tasks', 'methods'):
+    if isinstance(sweep[axis], dict):
+      for name, spec in sweep[axis].items():
+        _check_spec(f'{axis}: {name}', spec)
   grid = sweep.get('grid') or {}
+  flags = {'overrides': sweep.get('overrides') or {}, 'grid': grid, **{
+      f'{axis}: {name}': spec for axis in ('tasks', 'methods') if isinstance(sweep[axis], dict)
+      for name, spec in sweep[axis].items() if isinstance(spec, dict)}}
+  for where, keys in flags.items():
+    for key in OWN_FLAGS.keys() & keys:
+      raise config_lib.ConfigError(f'{where} sets {key}, which a sweep sets: {OWN_FLAGS[key]}.')
   for key, values in grid.items():
     if not isinstance(values, list):
       raise config_lib.ConfigError(f'grid: {key} needs a list of values, got {values!r}.')
@@ -158,8 +175,14 @@ def load(path):
 
 
 def check(runs, root):
-  """Checks every run's config as train.py does; raises one ConfigError listing each problem
-  once, with the runs it affects."""
+  """Checks every run's config as train.py does, and that no two runs share a logdir; raises one
+  ConfigError listing each problem once, with the runs it affects."""
+  counts = collections.Counter(run.logdir for run in runs)
+  shared = [str(logdir.relative_to(root)) for logdir, count in counts.items() if count > 1]
+  if shared:
+    raise config_lib.ConfigError(
+        f'Runs share the logdirs {", ".join(shared)}: a seed or grid value is given twice '
+        '(5 and 5.0 name the same run).')
   problems = {}
   for run in runs:
     try:
@@ -193,6 +216,45 @@ def _axis(entries, default):
           'configs': [], **default(name),
           **({'configs': spec} if isinstance(spec, list) else spec or {})}
       for name, spec in entries.items()}
+
+
+def _to_train(run, root):
+  """Whether a run still needs training: it is not done, or done at fewer steps than the sweep
+  now asks for (then it says so: the run is extended)."""
+  if not (run.logdir / 'done').exists():
+    return True
+  finished = logdir_lib.finished_steps(run.logdir)
+  steps = config_lib.parse_args(run.args).steps
+  if finished is None or finished >= steps:
+    return False
+  print(f'{run.logdir.relative_to(root)} is done at {finished} steps; the sweep asks for '
+        f'{steps}: it is trained further.')
+  return True
+
+
+def _check_spec(where, spec):
+  """A task's or method's entry: nothing, a list of presets, or a mapping of flags."""
+  if spec is None or isinstance(spec, list) and all(isinstance(name, str) for name in spec):
+    return
+  if isinstance(spec, dict) and isinstance(spec.get('configs', []), list):
+    return
+  raise config_lib.ConfigError(
+      f'{where} must be a list of presets or a mapping of flags (configs: [presets], key: '
+      f'value), got {spec!r}.')
+
+
+def _fill(key, value, names):
+  """A text flag with its {placeholders} filled from the run's fields and flags."""
+  if not isinstance(value, str):
+    return value
+  try:
+    return value.format_map(names)
+  except KeyError as e:
+    raise config_lib.ConfigError(
+        f'{key}: {value!r} names {{{e.args[0]}}}, which is none of the run\'s fields and flags '
+        f'({", ".join(names)}).') from None
+  except (ValueError, IndexError) as e:
+    raise config_lib.ConfigError(f'{key}: {value!r} is not a valid template: {e}.') from None
 
 
 def _arg(value):
@@ -254,6 +316,11 @@ def main(argv=None):
       '--collect', type=pathlib.Path, metavar='DEST',
       help="copy the finished runs' config.yaml, metrics.jsonl and labels.yaml under DEST")
   args = parser.parse_args(argv)
+  for flag, value, least in (
+      ('--threads', args.threads, 1), ('--workers', args.workers, 1), ('--gpus', args.gpus, 0)):
+    if value is not None and value < least:
+      print(f'error: {flag} must be at least {least}, got {value}.', file=sys.stderr)
+      return 2
   root = (args.root or REPO / 'logdir' / args.sweep.stem).resolve()
   try:
     runs = expand(load(args.sweep), root)
@@ -265,7 +332,7 @@ def main(argv=None):
     return collect(runs, root, args.collect.resolve())
   if args.smoke:
     runs = smoke(runs)
-  todo = [run for run in runs if not (run.logdir / 'done').exists()]
+  todo = [run for run in runs if _to_train(run, root)]
   print(f'{len(runs)} runs in {root}: {len(runs) - len(todo)} done, {len(todo)} to train.')
   cmd = shlex.split(args.train_cmd)
   if args.dry_run:

@@ -148,6 +148,15 @@ GOOD = {'configs': ['debug'], 'methods': ['lsp', 'dreamer'], 'tasks': ['point_re
     ({'exclude': [{'methd': 'lsp'}]}, "Unknown exclude key 'methd'. Did you mean 'method'?"),
     ({'methods': ['lsp', 'lps']}, "and 1 more runs: Unknown preset 'lps'. Did you mean 'lsp'"),
     ({'tasks': ['point_rech']}, "Unknown task 'point_rech'. Did you mean 'point_reach'"),
+    ({'seeds': [0, 0]}, 'Runs share the logdirs point_reach/lsp/seed0, point_reach/dreamer/seed0: '
+     'a seed or grid value is given twice (5 and 5.0 name the same run).'),
+    ({'grid': {'horizon': [5, 5.0]}},
+     'Runs share the logdirs point_reach/lsp,horizon=5/seed0, point_reach/lsp,horizon=5/seed1, '),
+    ({'grid': {'seed': [3]}}, 'grid sets seed, which a sweep sets: seeds are given by `seeds:`'),
+    ({'overrides': {'logdir': 'x'}}, 'overrides sets logdir, which a sweep sets: the sweep names'),
+    ({'methods': {'lsp': 5}}, 'methods: lsp must be a list of presets or a mapping of flags'),
+    ({'overrides': {'transfer_from': 'src/{tsk}'}},
+     "transfer_from: 'src/{tsk}' names {tsk}, which is none of the run's fields and flags"),
     ({'overrides': {'bach_size': 4}}, "Unknown config key 'bach_size'"),
     ({'overrides': {'steps': -1}}, "Config key 'steps' must be in [0, 1e12], got -1."),
     ({'grid': {'cem_elites': [2, 40]}},
@@ -174,6 +183,16 @@ def test_bad_sweep_file_on_the_command_line(tmp_path):
   assert result.returncode == 2
   assert "Unknown sweep key 'override'. Did you mean 'overrides'" in result.stderr
   assert 'Traceback' not in result.stderr and result.stdout == ''
+
+
+@pytest.mark.parametrize('flag, value', [('--threads', '0'), ('--workers', '0'), ('--gpus', '-0.5')])
+def test_bad_resources_are_refused(fake, tmp_path, capsys, flag, value):
+  path, cmd = fake
+  root = tmp_path / 'root'
+  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd, flag, value]) == 2
+  least = 0 if flag == '--gpus' else 1
+  assert capsys.readouterr().err == f'error: {flag} must be at least {least}, got {value}.\n'
+  assert not root.exists()
 
 
 @pytest.fixture
@@ -215,6 +234,20 @@ def test_skips_done_runs_and_resumes_unfinished(fake, tmp_path, capsys):
   assert '1 done, 1 to train' in capsys.readouterr().out
   assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
   assert '2 done, 0 to train' in capsys.readouterr().out
+  assert len(calls(root / 'point_reach/dreamer/seed0')) == 1
+
+
+def test_raised_steps_train_done_runs_further(fake, tmp_path, capsys):
+  path, cmd = fake
+  root = tmp_path / 'root'
+  for method, steps in (('lsp', 100), ('dreamer', 50)):
+    (root / f'point_reach/{method}/seed0').mkdir(parents=True)
+    (root / f'point_reach/{method}/seed0/done').write_text(f'{steps}\n')
+  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
+  out = capsys.readouterr().out
+  assert ('point_reach/dreamer/seed0 is done at 50 steps; the sweep asks for 100: it is trained '
+          'further.\n2 runs in') in out and '1 done, 1 to train' in out
+  assert calls(root / 'point_reach/lsp/seed0') == []
   assert len(calls(root / 'point_reach/dreamer/seed0')) == 1
 
 
