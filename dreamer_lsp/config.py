@@ -65,7 +65,8 @@ VALID = {
     # Behaviour.
     'discount': '[0, 1]',
     'disclam': '[0, 1]',
-    'horizon': '[1, 1000]',
+    # H imagined states give H - 1 lambda-returns (the last state only bootstraps): H >= 2.
+    'horizon': '[2, 1000]',
     'action_init_std': '(0, 100]',
     'expl_amount': '[0, inf)',
     'expl_decay': '[0, inf)',
@@ -74,7 +75,7 @@ VALID = {
     'skills': ('none', 'cem', 'random', 'policy'),
     'skill_dim': '[1, 1000]',
     'skill_duration': '[1, 1e5]',
-    'plan_horizon': '[1, 1e5]',
+    'plan_horizon': '[2, 1e5]',  # As horizon: CEM scores a plan by its first lambda-return.
     'cem_iters': '[1, 1000]',
     'cem_population': '[1, 1e5]',
     'cem_elites': '[1, 1e5]',

@@ -42,6 +42,14 @@ def test_bad_config_raises_named_error(argv, message):
     config_lib.parse_args(argv)
 
 
+@pytest.mark.parametrize('key, interval', [('horizon', '[2, 1000]'), ('plan_horizon', '[2, 1e5]')])
+def test_a_horizon_of_one_is_refused(key, interval):
+  """One imagined state has no lambda-return: the actor's loss would be the mean of nothing."""
+  with pytest.raises(config_lib.ConfigError) as info:
+    config_lib.check(config_lib.build(['debug', 'lsp'], {key: 1}))
+  assert str(info.value) == f"Config key '{key}' must be in {interval}, got 1."
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('argv, message', [
     (['--bach_size', '3', '--logdir', 'x'], "Did you mean 'batch_size'"),
