@@ -38,6 +38,8 @@ def validate(config):
         f'{config.logdir} holds the files of a run ({", ".join(found)}) but no config.yaml, so '
         'what ran there is unknown: restore its config.yaml, or move the files aside, or use a '
         'new --logdir.')
+  if not logdir_lib.complete_checkpoint(pathlib.Path(config.logdir) / 'checkpoint'):
+    _check_sources(config)  # A run reads them until its first checkpoint.
   if saved.exists():
     previous = config_lib.load_run(saved)
     ignored = RESUMABLE_KEYS
@@ -50,6 +52,21 @@ def validate(config):
       raise config_lib.ConfigError(
           f'{config.logdir} holds a run with a different config ({"; ".join(changed)}). '
           'Resume it with the same arguments, or use a new --logdir.')
+
+
+def _check_sources(config):
+  """The runs that --transfer_from and --relabel_from name hold what is read of them."""
+  source = pathlib.Path(config.transfer_from)
+  if config.transfer_from and not logdir_lib.complete_checkpoint(source / 'checkpoint'):
+    raise config_lib.ConfigError(
+        f'--transfer_from {source} holds no checkpoint ({source / "checkpoint"} is missing or '
+        'incomplete): give the logdir of a trained run.')
+  source = pathlib.Path(config.relabel_from) / 'train_eps'
+  relabeled = pathlib.Path(config.logdir) / 'relabeled_eps'
+  if config.relabel_from and not relabeled.exists() and not any(source.glob('*.npz')):
+    raise config_lib.ConfigError(
+        f'--relabel_from {config.relabel_from} holds no episodes ({source}/*.npz): give the '
+        'logdir of a run.')
 
 
 def main(argv):

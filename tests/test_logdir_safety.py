@@ -122,3 +122,27 @@ def test_a_failed_first_checkpoint_loses_no_metrics_and_no_updates(
   assert train.main(args) == 0
   assert 'No checkpoint at step 200: making up its 10 updates.' in capsys.readouterr().out
   assert (tmp_path / 'done').read_text() == '300\n'
+
+
+def test_a_bad_task_or_source_stops_before_tensorflow_and_writes_nothing(tmp_path):
+  cases = {
+      '--task': ('gym:NoSuchEnv-v0', "Unknown task 'gym:NoSuchEnv-v0': Environment `NoSuchEnv` "
+                 "doesn't exist."),
+      '--transfer_from': (f'{tmp_path}/nowhere', f'--transfer_from {tmp_path}/nowhere holds no '
+                          'checkpoint'),
+      '--relabel_from': (f'{tmp_path}/nowhere', f'--relabel_from {tmp_path}/nowhere holds no '
+                         'episodes')}
+  argvs = [[*ARGS, flag, value, '--logdir', str(tmp_path / 'run')]
+           for flag, (value, _) in cases.items()]
+  script = ('import json, sys, train; '
+            'print([train.main(argv) for argv in json.loads(sys.argv[1])], '
+            '"tensorflow" in sys.modules)')
+  result = subprocess.run(
+      [sys.executable, '-c', script, json.dumps(argvs)], cwd=REPO, capture_output=True,
+      text=True, timeout=120)
+  assert result.stdout == '[2, 2, 2] False\n', result.stderr
+  errors = [line for line in result.stderr.splitlines() if line.startswith('error: ')]
+  assert len(errors) == 3
+  for error, (_, message) in zip(errors, cases.values()):
+    assert message in error
+  assert not (tmp_path / 'run').exists()

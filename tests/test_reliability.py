@@ -98,7 +98,8 @@ def test_transfer_from_mismatched_or_missing_checkpoint(finished_lsp_run, tmp_pa
   assert result.returncode == 1 and 'Cannot restore the checkpoint' in result.stderr
   result = run_train(tmp_path / 'b', '--configs', 'debug', 'lsp', '--transfer_from',
                      str(tmp_path / 'nowhere'))
-  assert result.returncode == 1 and 'No checkpoint at' in result.stderr
+  assert result.returncode == 2 and 'holds no checkpoint' in result.stderr
+  assert not (tmp_path / 'b').exists()
 
 
 @pytest.mark.slow

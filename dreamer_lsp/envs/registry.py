@@ -1,5 +1,7 @@
 """make_env: builds any task by name behind the agent's env interface."""
 
+import importlib
+
 import gymnasium
 
 from dreamer_lsp import config as config_lib
@@ -47,11 +49,26 @@ def make_env(
 
 
 def check_task(task):
-  """Raises ConfigError (a ValueError) for a task that is neither in TASKS nor 'gym:<id>'."""
-  if task not in TASKS and not task.startswith('gym:'):
+  """Raises ConfigError (a ValueError) for a task that is neither in TASKS nor 'gym:<id>' of a
+  registered gymnasium env."""
+  if task.startswith('gym:'):
+    _check_gym_id(task[len('gym:'):])
+  elif task not in TASKS:
     raise config_lib.ConfigError(
         config_lib.unknown('task', task, TASKS) + f' Tasks: {", ".join(TASKS)}; or gym:<id> '
         'for a gymnasium env with Box spaces.')
+
+
+def _check_gym_id(env_id):
+  """Looks the id up in gymnasium's registry without making the env; `module:id` imports the
+  module first, as gymnasium.make does."""
+  module, _, name = env_id.rpartition(':')
+  try:
+    if module:
+      importlib.import_module(module)
+    gymnasium.spec(name)
+  except (ImportError, gymnasium.error.Error) as e:
+    raise config_lib.ConfigError(f"Unknown task 'gym:{env_id}': {e}") from None
 
 
 def wrap(env, task='custom', obs='features', action_repeat=2, time_limit=1000, size=(64, 64)):
