@@ -1,5 +1,6 @@
 """Dreamer's tools: modules, optimizers, scans, returns, episodes, replay, simulation, logging."""
 import collections
+import contextlib
 import datetime
 import functools
 import io
@@ -186,6 +187,18 @@ def load_episode(filename):
   if 'reward' not in episode or len(set(lengths.values())) != 1:
     raise EpisodeError(f'Corrupt episode file {filename}: inconsistent keys/lengths {lengths}.')
   return episode
+
+
+def check_episodes(episodes, signature):
+  """Raises EpisodeError naming the first episode whose arrays lack the shapes of `signature`
+  (key: (shape, dtype) of one step), as a file of another task or config does."""
+  for filename, episode in episodes.items():
+    for key, (shape, _) in signature.items():
+      found = episode[key].shape[1:] if key in episode else 'missing'
+      if found != tuple(shape):
+        raise EpisodeError(
+            f'Episode file {filename} is not of this run: its {key!r} has shape {found}, this '
+            f'run\'s {tuple(shape)}. Move it out of {pathlib.Path(filename).parent}.')
 
 
 def load_episodes(directory, last=None):
@@ -411,12 +424,19 @@ class Logger:
     self._scalars = {}
 
   def video(self, name, frames, fps=30):
-    """Writes uint8 frames [T, H, W, 3] as an mp4 next to the metrics."""
+    """Writes uint8 frames [T, H, W, 3] as an mp4 next to the metrics, under a temp name until
+    it is complete."""
     import imageio
     directory = self._logdir / 'videos'
-    directory.mkdir(exist_ok=True)
     path = directory / f'{name}_{self.step:08d}.mp4'
-    imageio.mimsave(path, list(frames), fps=fps, macro_block_size=1)
+    temp = directory / f'{name}_{self.step:08d}.tmp.mp4'  # imageio reads the format off '.mp4'.
+    with writing('the video', path):
+      try:
+        directory.mkdir(exist_ok=True)
+        imageio.mimsave(temp, list(frames), fps=fps, macro_block_size=1)
+        os.replace(temp, path)
+      finally:
+        temp.unlink(missing_ok=True)
     return path
 
 
@@ -489,6 +509,15 @@ def _fsync_tree(directory):
 
 class WriteError(RuntimeError):
   """A file could not be written (a full disk, a quota, permissions)."""
+
+
+@contextlib.contextmanager
+def writing(what, path):
+  """Turns a failed write inside the block into WriteError: what, where, why, space left."""
+  try:
+    yield
+  except (OSError, tf.errors.OpError) as e:
+    raise WriteError(_write_failed(what, path, e)) from e
 
 
 def _write_failed(what, path, error):

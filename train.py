@@ -31,17 +31,25 @@ def validate(config):
   if not config.logdir:
     raise config_lib.ConfigError('--logdir is required.')
   config_lib.check(config)
-  saved = pathlib.Path(config.logdir) / 'config.yaml'
-  found = logdir_lib.run_files(config.logdir)
+  logdir = pathlib.Path(config.logdir)
+  if logdir.exists() and not logdir.is_dir():
+    raise config_lib.ConfigError(f'--logdir {logdir} is a file; give a folder.')
+  saved = logdir / 'config.yaml'
+  found = logdir_lib.run_files(logdir)
   if found and not saved.exists():
     raise config_lib.ConfigError(
-        f'{config.logdir} holds the files of a run ({", ".join(found)}) but no config.yaml, so '
-        'what ran there is unknown: restore its config.yaml, or move the files aside, or use a '
-        'new --logdir.')
-  if not logdir_lib.complete_checkpoint(pathlib.Path(config.logdir) / 'checkpoint'):
+        f'{logdir} holds the files of a run ({", ".join(found)}) but no config.yaml, so what '
+        'ran there is unknown: restore its config.yaml, or move the files aside, or use a new '
+        '--logdir.')
+  if not logdir_lib.complete_checkpoint(logdir / 'checkpoint'):
     _check_sources(config)  # A run reads them until its first checkpoint.
   if saved.exists():
-    previous = config_lib.load_run(saved)
+    try:
+      previous = config_lib.load_run(saved)
+    except config_lib.ConfigError as e:
+      raise config_lib.ConfigError(
+          f'{e} It is the config of the run in {logdir}: restore it, or use a new '
+          '--logdir.') from None
     ignored = RESUMABLE_KEYS
     if config.skills == previous.skills == 'none':  # Dreamer: the skill keys change nothing.
       ignored = ignored | config_lib.skill_keys()
@@ -77,6 +85,10 @@ def main(argv):
   except (config_lib.ConfigError, ValueError, logdir_lib.Busy) as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
+  except OSError as e:
+    print(f'error: Cannot write the lock file {config.logdir}/.lock: {e.strerror}.',
+          file=sys.stderr)
+    return 1
   with lock:
     return _train(config)
 
@@ -120,8 +132,8 @@ class Trainer:
     import tools
     self.c = c = config
     self.logdir = pathlib.Path(c.logdir)
-    self.logdir.mkdir(parents=True, exist_ok=True)
-    c.save(self.logdir / 'config.yaml')
+    with tools.writing('the config', self.logdir / 'config.yaml'):
+      c.save(self.logdir / 'config.yaml')
     random.seed(c.seed)
     np.random.seed(c.seed)
     tf.random.set_seed(c.seed)
@@ -132,6 +144,10 @@ class Trainer:
     self.obs_space = {
         k: v for k, v in self.train_envs[0].obs_space.items() if not k.startswith('log_')}
     self.act_space = self.train_envs[0].act_space
+    self.signature = {k: (v.shape, v.dtype) for k, v in self.obs_space.items()}
+    self.signature.update(
+        action=(self.act_space.shape, np.float32), reward=((), np.float32),
+        discount=((), np.float32))
     self.fresh = not tools.has_checkpoint(self.logdir / 'checkpoint')
     if self.fresh and c.relabel_from:
       source = pathlib.Path(c.relabel_from) / 'train_eps'
@@ -145,6 +161,7 @@ class Trainer:
         c.action_repeat * sum(tools.episode_length(e) for e in episodes.values()),
         logdir_lib.finished_steps(self.logdir) or 0)
     episodes = {**tools.load_episodes(self.logdir / 'relabeled_eps'), **episodes}
+    tools.check_episodes(episodes, self.signature)
     self.replay = tools.Replay(episodes, c.batch_length, c.max_episodes, c.seed)
     self.logger = tools.Logger(self.logdir, self.step)
     self.disk_bytes = sum(f.stat().st_size for f in self.logdir.rglob('*') if f.is_file())
@@ -167,11 +184,7 @@ class Trainer:
       self._prefill()
       self.agent = lsp.make_agent(c, self.obs_space, self.act_space)
       self.agent.step.assign(self.step)
-      signature = {k: (v.shape, v.dtype) for k, v in self.obs_space.items()}
-      signature.update(
-          action=(self.act_space.shape, np.float32), reward=((), np.float32),
-          discount=((), np.float32))
-      self.dataset = iter(self.replay.dataset(c.batch_size, signature))
+      self.dataset = iter(self.replay.dataset(c.batch_size, self.signature))
       self.checkpoint = tf.train.Checkpoint(**self.agent.modules())
       self._initialise()
       self.should_train = tools.Every(c.train_every)
@@ -220,7 +233,8 @@ class Trainer:
     finally:
       self.progress.close()
     from dreamer_lsp import plot
-    plot.plot_run(self.logdir)
+    with tools.writing('the returns plot', self.logdir / 'returns.png'):
+      plot.plot_run(self.logdir)
     logdir_lib.mark_done(self.logdir, self.step)  # Last: a run killed while plotting plots on resume.
     print(f'Finished {self.step} steps; logdir {self.logdir}')
 

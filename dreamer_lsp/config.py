@@ -9,7 +9,7 @@ import difflib
 import os
 import pathlib
 
-from ruamel.yaml import YAML
+from ruamel.yaml import YAML, YAMLError
 
 CONFIGS = pathlib.Path(__file__).resolve().parent.parent / 'configs.yaml'
 
@@ -149,9 +149,13 @@ class Config(dict):
     yaml = YAML(typ='safe', pure=True)
     yaml.default_flow_style = False
     temp = pathlib.Path(f'{path}.tmp')
-    with temp.open('w') as f:
-      yaml.dump(dict(self), f)
-    os.replace(temp, path)
+    try:
+      with temp.open('w') as f:
+        yaml.dump(dict(self), f)
+      os.replace(temp, path)
+    except OSError:
+      temp.unlink(missing_ok=True)  # A partial file only takes space.
+      raise
 
 
 def unknown(kind, name, valid):
@@ -162,7 +166,15 @@ def unknown(kind, name, valid):
 
 
 def load_yaml(path):
-  return YAML(typ='safe', pure=True).load(pathlib.Path(path).read_text())
+  """A YAML file of keys and values; ConfigError in one line if it cannot be read or is not."""
+  try:
+    data = YAML(typ='safe', pure=True).load(pathlib.Path(path).read_text())
+  except (OSError, YAMLError) as e:
+    reason = e.strerror if isinstance(e, OSError) else ' '.join(str(e).split())
+    raise ConfigError(f'Cannot read {path}: {reason}.') from None
+  if not isinstance(data, dict):
+    raise ConfigError(f'{path} holds no keys and values (it is empty or corrupt).')
+  return data
 
 
 # Keys whose default changed (2026-12-01: the skill choices of docs/skills.md became the
@@ -189,8 +201,8 @@ def skill_keys():
 
 def load_presets(path=CONFIGS):
   presets = load_yaml(path)
-  if 'defaults' not in presets:
-    raise ConfigError(f'{path} has no `defaults:` block.')
+  if not isinstance(presets.get('defaults'), dict):
+    raise ConfigError(f'{path} has no `defaults:` block of keys and values.')
   return presets
 
 
@@ -255,7 +267,10 @@ def build(preset_names=(), overrides=None, path=CONFIGS):
     if name == 'defaults' or name not in presets:
       valid = [p for p in presets if p != 'defaults']
       raise ConfigError(unknown('preset', name, valid) + f' Presets: {", ".join(valid)}.')
-    config = config.update(presets[name] or {})
+    try:
+      config = config.update(presets[name] or {})
+    except (TypeError, ValueError) as e:  # ConfigError is a ValueError.
+      raise ConfigError(f'Preset {name!r} of {path}: {e}') from None
   config = config.update(overrides or {})
   return config
 

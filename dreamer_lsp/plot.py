@@ -28,31 +28,31 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
-from ruamel.yaml import YAML
 
-
-def read_yaml(path):
-  return YAML(typ='safe', pure=True).load(pathlib.Path(path))
+from dreamer_lsp import config as config_lib
 
 
 def find_logdirs(paths):
   logdirs = set()
   for path in map(pathlib.Path, paths):
     if not path.exists():
-      raise FileNotFoundError(path)
+      raise ValueError(f'{path} does not exist.')
     logdirs.update(config.parent for config in path.rglob('config.yaml'))
   return sorted(logdirs)
 
 
 def load_metrics(logdir):
-  """The metrics.jsonl of a run as a frame, one row per line."""
+  """The metrics.jsonl of a run as a frame, one row per line; lines that are not a record with
+  a numeric step (the last line of a run killed while writing it) are left out."""
   path = pathlib.Path(logdir) / 'metrics.jsonl'
   rows = []
   for line in path.read_text().splitlines() if path.exists() else []:
     try:
-      rows.append(json.loads(line))
+      record = json.loads(line)
     except json.JSONDecodeError:
-      continue  # The last line of a run that crashed while writing it.
+      continue
+    if isinstance(record, dict) and isinstance(record.get('step'), (int, float)):
+      rows.append(record)
   return pd.DataFrame(rows)
 
 
@@ -63,9 +63,16 @@ def load_runs(paths, metric):
     metrics = load_metrics(logdir)
     if metric not in metrics:
       continue
-    config = read_yaml(logdir / 'config.yaml')
-    labels = read_yaml(logdir / 'labels.yaml') if (logdir / 'labels.yaml').exists() else {}
-    frame = metrics[['step', metric]].dropna().rename(columns={metric: 'value'})
+    config = config_lib.load_yaml(logdir / 'config.yaml')
+    labels = {}
+    if (logdir / 'labels.yaml').exists():
+      labels = config_lib.load_yaml(logdir / 'labels.yaml')
+    missing = sorted({'task', 'method', 'seed'} - config.keys())
+    if missing:
+      raise ValueError(f'{logdir / "config.yaml"} has no {", ".join(missing)}.')
+    frame = metrics[['step', metric]].rename(columns={metric: 'value'})
+    frame['value'] = pd.to_numeric(frame.value, errors='coerce')  # A corrupt value: left out.
+    frame = frame.dropna()
     frames.append(frame.assign(
         task=labels.get('task', config['task']),
         method=labels.get('method', config['method']),
@@ -223,7 +230,7 @@ def main(argv=None):
     parser.add_argument('--episodes', type=int, default=5)
     parser.add_argument('--split', choices=['train', 'eval'], default='train')
     args = parser.parse_args(argv[1:])
-    plot_trajectories(args.logdir, args.out, args.episodes, args.split)
+    code = exit_code(plot_trajectories, args.logdir, args.out, args.episodes, args.split)
   else:
     parser.add_argument('paths', nargs='+', type=pathlib.Path)
     parser.add_argument('--metric', default='eval_return')
@@ -231,9 +238,26 @@ def main(argv=None):
     parser.add_argument('--methods', nargs='+')
     parser.add_argument('--bins', type=int, default=50, help='grid steps per task')
     args = parser.parse_args(argv)
-    curves(args.paths, args.out, args.metric, args.tasks, args.methods, args.bins)
-  print(f'Wrote {args.out}')
+    code = exit_code(
+        curves, args.paths, args.out, args.metric, args.tasks, args.methods, args.bins)
+  if code == 0:
+    print(f'Wrote {args.out}')
+  return code
+
+
+def exit_code(function, *args):
+  """Calls function(*args): 0; or, instead of a traceback, one line for a bad input (ValueError)
+  or a failed read or write (OSError), and 2 or 1."""
+  try:
+    function(*args)
+  except ValueError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  except OSError as e:
+    print(f'error: {e.strerror or e}: {e.filename}', file=sys.stderr)
+    return 1
+  return 0
 
 
 if __name__ == '__main__':
-  main()
+  sys.exit(main())

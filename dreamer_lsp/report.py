@@ -14,6 +14,7 @@ an update). Per task and method, over seeds as mean ± std:
 """
 import argparse
 import pathlib
+import sys
 
 import numpy as np
 import pandas as pd
@@ -55,13 +56,13 @@ METRICS = ('eval_return', 'train_return', 'skill_mi', 'skill_spread')
 def report(root, out, metrics=METRICS, bins=50):
   """Write out/report.md and a figure per metric; returns the scores of every run."""
   out = pathlib.Path(out)
-  out.mkdir(parents=True, exist_ok=True)
   lines = [f'# {pathlib.Path(root).resolve().name}', '']
   results = {}
   for metric in metrics:
     runs = plot.load_runs([root], metric)
     if runs.empty:
       continue
+    out.mkdir(parents=True, exist_ok=True)  # Only now: a bad root leaves nothing behind.
     plot.plot_curves(plot.aggregate(runs, bins), out / f'{metric}.png', metric)
     results[metric] = scores(runs)
     lines += [f'## {metric}', '', *table(results[metric]), '', f'![{metric}]({metric}.png)', '']
@@ -81,9 +82,11 @@ def main(argv=None):
   parser.add_argument('--bins', type=int, default=50)
   args = parser.parse_args(argv)
   out = args.out or args.root / 'report'
-  report(args.root, out, args.metrics, args.bins)
-  print(f'Wrote {out / "report.md"}')
+  code = plot.exit_code(report, args.root, out, args.metrics, args.bins)
+  if code == 0:
+    print(f'Wrote {out / "report.md"}')
+  return code
 
 
 if __name__ == '__main__':
-  main()
+  sys.exit(main())

@@ -13,6 +13,7 @@ import pytest
 
 import train
 from conftest import REPO, debug_config
+from dreamer_lsp import config as config_lib
 from dreamer_lsp import logdir as logdir_lib
 
 ARGS = ['--configs', 'debug', 'dreamer']
@@ -114,14 +115,22 @@ def test_a_failed_first_checkpoint_loses_no_metrics_and_no_updates(
   with monkeypatch.context() as patch:
     patch.setattr(tf.train.Checkpoint, 'write', full_disk)  # The first save, at step 200.
     assert train.main(args) == 1
-  err = capsys.readouterr().err
-  assert err.startswith('error: Cannot write the checkpoint to ') and err.count('\n') == 1
+  [error] = [line for line in capsys.readouterr().err.splitlines() if line.startswith('error: ')]
+  assert error.startswith(f'error: Cannot write the checkpoint to {tmp_path}/checkpoint.tmp: ')
   metrics = [json.loads(line) for line in (tmp_path / 'metrics.jsonl').open()]
   assert [m['step'] for m in metrics if 'train_return' in m] == [50, 100, 150, 200]
-  # The same command makes up the 10 updates of steps 100-200 and finishes.
+  # The same command makes up the 10 updates of steps 100-200 and trains to the end, where
+  # returns.png cannot be written; then once more, it plots and is done.
+  (tmp_path / 'returns.png').mkdir()
+  assert train.main(args) == 1
+  output = capsys.readouterr()
+  assert 'No checkpoint at step 200: making up its 10 updates.' in output.out
+  [error] = [line for line in output.err.splitlines() if line.startswith('error: ')]
+  assert error.startswith(f'error: Cannot write the returns plot to {tmp_path}/returns.png: ')
+  assert not (tmp_path / 'done').exists()
+  (tmp_path / 'returns.png').rmdir()
   assert train.main(args) == 0
-  assert 'No checkpoint at step 200: making up its 10 updates.' in capsys.readouterr().out
-  assert (tmp_path / 'done').read_text() == '300\n'
+  assert (tmp_path / 'done').read_text() == '300\n' and (tmp_path / 'returns.png').is_file()
 
 
 def test_a_bad_task_or_source_stops_before_tensorflow_and_writes_nothing(tmp_path):
@@ -146,3 +155,80 @@ def test_a_bad_task_or_source_stops_before_tensorflow_and_writes_nothing(tmp_pat
   for error, (_, message) in zip(errors, cases.values()):
     assert message in error
   assert not (tmp_path / 'run').exists()
+
+
+def test_a_failed_config_write_is_one_line(tmp_path, monkeypatch, capsys):
+  def full_disk(*args):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+  monkeypatch.setattr(os, 'replace', full_disk)
+  assert train.main([*ARGS, '--logdir', str(tmp_path)]) == 1
+  err = capsys.readouterr().err
+  assert err.startswith(
+      f'error: Cannot write the config to {tmp_path}/config.yaml: No space left on device; ')
+  assert err.count('\n') == 1 and sorted(os.listdir(tmp_path)) == ['.lock']
+
+
+@pytest.mark.parametrize('case, message', [
+    ('a file', '--logdir {logdir} is a file; give a folder.'),
+    ('corrupt', 'Cannot read {logdir}/config.yaml: while scanning'),
+    ('empty', '{logdir}/config.yaml holds no keys and values (it is empty or corrupt). It is the '
+     'config of the run in {logdir}: restore it, or use a new --logdir.'),
+])
+def test_a_bad_logdir_is_one_line(tmp_path, capsys, case, message):
+  logdir = tmp_path / 'run'
+  if case == 'a file':
+    logdir.write_text('')
+  else:
+    finished_run(logdir)
+    (logdir / 'config.yaml').write_text('"task: [' if case == 'corrupt' else '')
+  assert train.main([*ARGS, '--logdir', str(logdir)]) == 2
+  err = capsys.readouterr().err
+  assert err.startswith('error: ') and err.count('\n') == 1
+  assert message.format(logdir=logdir) in err
+
+
+@pytest.mark.parametrize('text, message', [
+    (None, 'Cannot read {path}: No such file or directory.'),
+    ('', '{path} holds no keys and values (it is empty or corrupt).'),
+    ('defaults: {steps: 5', 'Cannot read {path}: while parsing'),
+    ('defaults: [steps]', '{path} has no `defaults:` block of keys and values.'),
+    ('defaults: {steps: 5}\nmine: {stesp: 3}',
+     "Preset 'mine' of {path}: Unknown config key 'stesp'. Did you mean 'steps'?"),
+])
+def test_a_bad_configs_file_is_one_line(tmp_path, text, message):
+  path = tmp_path / 'configs.yaml'
+  if text is not None:
+    path.write_text(text)
+  with pytest.raises(config_lib.ConfigError) as info:
+    config_lib.parse_args(['--configs', 'mine'], path)
+  assert message.format(path=path) in str(info.value) and '\n' not in str(info.value)
+
+
+def test_an_episode_of_another_shape_is_named(tmp_path, capsys):
+  debug_config('dreamer', logdir=str(tmp_path)).save(tmp_path / 'config.yaml')
+  import tools
+  path = tools.save_episode(tmp_path / 'train_eps', {
+      'vector': np.zeros((51, 3), np.float32), 'action': np.zeros((51, 2), np.float32),
+      'reward': np.ones(51, np.float32), 'discount': np.ones(51, np.float32)})
+  assert train.main([*ARGS, '--logdir', str(tmp_path)]) == 1
+  assert capsys.readouterr().err == (
+      f"error: Episode file {path} is not of this run: its 'vector' has shape (3,), this run's "
+      f'(2,). Move it out of {tmp_path}/train_eps.\n')
+
+
+def test_a_failed_video_write_leaves_no_file(tmp_path, monkeypatch):
+  import imageio
+  import tools
+
+  def full_disk(path, *args, **kwargs):
+    open(path, 'wb').close()  # ffmpeg has opened its output.
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+  monkeypatch.setattr(imageio, 'mimsave', full_disk)
+  logger = tools.Logger(tmp_path, step=5)
+  with pytest.raises(tools.WriteError, match=(
+      f'^Cannot write the video to {tmp_path}/videos/eval_00000005.mp4: No space left on '
+      'device; ')):
+    logger.video('eval', np.zeros((3, 8, 8, 3), np.uint8))
+  assert list((tmp_path / 'videos').iterdir()) == []

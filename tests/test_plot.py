@@ -146,6 +146,37 @@ def test_command_lines(root, tmp_path):
   assert (tmp_path / 't.png').exists()
 
 
+@pytest.mark.parametrize('case, message', [
+    ('missing', 'nowhere does not exist.'),
+    ('empty', 'No runs with '),
+    ('corrupt metrics', 'No runs with '),
+    ('corrupt config', 'config.yaml: while parsing'),
+    ('empty config', 'config.yaml holds no keys and values (it is empty or corrupt).'),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, case, message):
+  root = tmp_path / 'runs'
+  if case != 'missing':
+    root.mkdir()
+  if case != 'empty' and case != 'missing':
+    make_run(root / 'walk/lsp/seed0', 'walk', 'lsp', 0, STEPS, STEPS)
+  if case == 'corrupt metrics':
+    (root / 'walk/lsp/seed0/metrics.jsonl').write_text(
+        '[1, 2]\n"text"\n{"step": "a", "eval_return": 1}\n{"eval_return": 3}\n{"step"')
+  if case.endswith('config'):
+    (root / 'walk/lsp/seed0/config.yaml').write_text('task: [walk' if 'corrupt' in case else '')
+  path = root if case != 'missing' else tmp_path / 'nowhere'
+  for main, args in ((plot.main, ['--out', str(tmp_path / 'c.png')]), (report.main, [])):
+    assert main([str(path), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and err.count('\n') == 1 and message in err, err
+  assert not (tmp_path / 'c.png').exists() and not (path / 'report').exists()
+
+
+def test_a_failed_write_is_one_line_and_exit_1(root, tmp_path, capsys):
+  assert plot.main([str(root), '--out', str(tmp_path / 'no/c.png')]) == 1
+  assert capsys.readouterr().err == f'error: No such file or directory: {tmp_path}/no/c.png\n'
+
+
 def test_tools_import_no_tensorflow():
   code = (
       'import sys, dreamer_lsp.plot, dreamer_lsp.sweep, dreamer_lsp.report; '
