@@ -23,7 +23,12 @@ RESUMABLE_KEYS = {
     'max_nonfinite', 'max_episodes', 'env_error', 'jit', 'jit_policy', 'logdir'}
 
 class Interrupted(BaseException):
-  """SIGINT or SIGTERM; a BaseException so that no `except Exception` swallows it."""
+  """SIGINT or SIGTERM; a BaseException so that no `except Exception` swallows it. `saved`: a
+  checkpoint was saved on the way out."""
+
+  def __init__(self, signum, saved=False):
+    super().__init__(signum, saved)
+    self.signum, self.saved = signum, saved
 
 
 def validate(config):
@@ -105,8 +110,9 @@ def _train(config):
   try:
     Trainer(config).train()
   except Interrupted as e:
-    print(f'Interrupted by signal {e.args[0]}: checkpoint saved; run the same command to resume.')
-    return 128 + e.args[0]
+    saved = 'checkpoint saved' if e.saved else 'no checkpoint yet, the saved episodes are kept'
+    print(f'Interrupted by signal {e.signum}: {saved}; run the same command to resume.')
+    return 128 + e.signum
   except tools.WriteError as e:
     print(f'error: {e} The last checkpoint and the saved episodes are intact: free space and '
           'run the same command to resume.', file=sys.stderr)
@@ -227,9 +233,9 @@ class Trainer:
         self._save_checkpoint()
       self._evaluate()
       self.logger.write()
-    except Interrupted:
+    except Interrupted as e:
       self._save_checkpoint()
-      raise
+      raise Interrupted(e.signum, saved=True) from None
     finally:
       self.progress.close()
     from dreamer_lsp import plot
@@ -278,7 +284,12 @@ class Trainer:
     # A restore overwrites what this first update trained, so only a fresh run logs it.
     self._update(log=self.fresh and not c.transfer_from)
     if not self.fresh:
-      path = tools.load_checkpoint(self.checkpoint, self.logdir / 'checkpoint')
+      try:
+        path = tools.load_checkpoint(self.checkpoint, self.logdir / 'checkpoint')
+      except tools.CheckpointError as e:
+        raise tools.CheckpointError(
+            f'{e} To restart the networks from the saved episodes, move the checkpoint folder '
+            'aside (the run then makes up their updates); or restore a backup of it.') from None
       print(f'Resumed from {path} at step {self.step}.')
       return
     if c.transfer_from:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import train
-from conftest import REPO, debug_config
+from conftest import REPO, debug_config, start_train
 from dreamer_lsp import config as config_lib
 from dreamer_lsp import logdir as logdir_lib
 
@@ -232,3 +232,17 @@ def test_a_failed_video_write_leaves_no_file(tmp_path, monkeypatch):
       'device; ')):
     logger.video('eval', np.zeros((3, 8, 8, 3), np.uint8))
   assert list((tmp_path / 'videos').iterdir()) == []
+
+
+def test_sigterm_in_the_prefill_does_not_claim_a_checkpoint(tmp_path):
+  process = start_train(tmp_path, *ARGS, '--prefill', '100000', '--steps', '200000')
+  line = ''
+  while not line.startswith('Prefilling'):
+    line = process.stdout.readline()
+    assert line or process.poll() is None, 'exited before the prefill'
+  process.send_signal(signal.SIGTERM)
+  output, _ = process.communicate(timeout=60)
+  assert process.returncode == 128 + signal.SIGTERM, output
+  assert ('Interrupted by signal 15: no checkpoint yet, the saved episodes are kept; run the same '
+          'command to resume.') in output
+  assert not (tmp_path / 'checkpoint').exists()

@@ -52,6 +52,7 @@ def test_corrupt_checkpoint_is_reported_and_kept(finished_lsp_run, tmp_path):
   result = run_train(tmp_path, '--configs', 'debug', 'lsp', '--steps', '900')
   assert result.returncode == 1
   assert 'Cannot restore the checkpoint' in result.stderr
+  assert 'move the checkpoint folder aside (the run then makes up their updates)' in result.stderr
   assert 'Traceback' not in result.stderr
   assert data.read_bytes() == b'not a checkpoint'  # Not overwritten.
 
