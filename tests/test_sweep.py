@@ -185,7 +185,8 @@ def test_bad_sweep_file_on_the_command_line(tmp_path):
   assert 'Traceback' not in result.stderr and result.stdout == ''
 
 
-@pytest.mark.parametrize('flag, value', [('--threads', '0'), ('--workers', '0'), ('--gpus', '-0.5')])
+@pytest.mark.parametrize(
+    'flag, value', [('--threads', '0'), ('--workers', '0'), ('--gpus', '-0.5')])
 def test_bad_resources_are_refused(fake, tmp_path, capsys, flag, value):
   path, cmd = fake
   root = tmp_path / 'root'
