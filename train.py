@@ -110,7 +110,8 @@ def _train(config):
   try:
     Trainer(config).train()
   except Interrupted as e:
-    saved = 'checkpoint saved' if e.saved else 'no checkpoint yet, the saved episodes are kept'
+    saved = ('checkpoint saved' if e.saved else
+             'before the training loop, no checkpoint saved; the saved episodes are kept')
     print(f'Interrupted by signal {e.signum}: {saved}; run the same command to resume.')
     return 128 + e.signum
   except tools.WriteError as e:
@@ -241,7 +242,9 @@ class Trainer:
     from dreamer_lsp import plot
     with tools.writing('the returns plot', self.logdir / 'returns.png'):
       plot.plot_run(self.logdir)
-    logdir_lib.mark_done(self.logdir, self.step)  # Last: a run killed while plotting plots on resume.
+    # Last, so that a run killed while plotting plots on resume.
+    with tools.writing('the done file', self.logdir / 'done'):
+      logdir_lib.mark_done(self.logdir, self.step)
     print(f'Finished {self.step} steps; logdir {self.logdir}')
 
   def _restart_envs(self, error):

@@ -243,6 +243,6 @@ def test_sigterm_in_the_prefill_does_not_claim_a_checkpoint(tmp_path):
   process.send_signal(signal.SIGTERM)
   output, _ = process.communicate(timeout=60)
   assert process.returncode == 128 + signal.SIGTERM, output
-  assert ('Interrupted by signal 15: no checkpoint yet, the saved episodes are kept; run the same '
-          'command to resume.') in output
+  assert ('Interrupted by signal 15: before the training loop, no checkpoint saved; the saved '
+          'episodes are kept; run the same command to resume.') in output
   assert not (tmp_path / 'checkpoint').exists()
