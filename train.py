@@ -1,8 +1,10 @@
-"""Trains Dreamer or LSP. Re-running the same command with the same --logdir resumes the run.
+"""Trains Dreamer or LSP. Re-running the same command with the same --logdir resumes the run
+(or, once it is done, says so and touches nothing).
 
   python train.py --configs dmc_proprio lsp --task dmc_walker_run --logdir logdir/walker_lsp
 
-Config errors exit with code 2 before TensorFlow is imported; see configs.yaml for every key.
+Config errors, a logdir that another run writes and missing transfer sources exit with code 2
+before TensorFlow is imported and before anything is written; see configs.yaml for every key.
 """
 import contextlib
 import pathlib
