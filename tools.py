@@ -410,7 +410,7 @@ class Logger:
   def write(self):
     if not self._scalars:
       return
-    try:
+    with writing('the metrics', self._logdir):
       with self._writer.as_default():
         for name, value in self._scalars.items():
           tf.summary.scalar(name, value, self.step)
@@ -419,8 +419,6 @@ class Logger:
         f.flush()
       self._last_steps.update(dict.fromkeys(self._scalars, self.step))
       self._writer.flush()
-    except (OSError, tf.errors.OpError) as e:
-      raise WriteError(_write_failed('the metrics', self._logdir, e)) from e
     self._scalars = {}
 
   def video(self, name, frames, fps=30):
