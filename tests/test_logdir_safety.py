@@ -104,7 +104,7 @@ def test_run_files_without_a_config_are_refused(tmp_path, capsys, name):
 
 
 @pytest.mark.slow
-def test_a_failed_first_checkpoint_loses_no_metrics_and_no_updates(
+def test_a_failed_first_checkpoint_loses_no_metrics_no_updates_and_no_results(
     tmp_path, monkeypatch, capsys):
   import tensorflow as tf
   args = [*ARGS, '--steps', '300', '--checkpoint_every', '100', '--logdir', str(tmp_path)]
@@ -131,6 +131,13 @@ def test_a_failed_first_checkpoint_loses_no_metrics_and_no_updates(
   (tmp_path / 'returns.png').rmdir()
   assert train.main(args) == 0
   assert (tmp_path / 'done').read_text() == '300\n' and (tmp_path / 'returns.png').is_file()
+  # A larger --steps extends it from step 300, though an episode is damaged: no line is dropped.
+  metrics = (tmp_path / 'metrics.jsonl').read_text()
+  episode = sorted((tmp_path / 'train_eps').glob('*.npz'))[0]
+  episode.write_bytes(episode.read_bytes()[:100])
+  assert train.main([*args, '--steps', '400']) == 0  # The last --steps wins.
+  assert (tmp_path / 'metrics.jsonl').read_text().startswith(metrics)
+  assert (tmp_path / 'done').read_text() == '400\n'
 
 
 def test_a_bad_task_or_source_stops_before_tensorflow_and_writes_nothing(tmp_path):
