@@ -1,0 +1,199 @@
+"""Injects mixed faults into debug runs at random moments and checks that the same command always
+recovers, losing no episode and changing no finished result:
+
+  .venv/bin/python -m scripts.faults --faults 50 [--root DIR] [--steps 1000] [--seed 0]
+
+Every launch is `train.py --configs debug lsp --steps STEPS --logdir ROOT/runN`, or the same
+arguments under tests/fixtures/faulty_train.py. Each fault is drawn at random from:
+
+- kill: SIGKILL after a random delay;
+- full_disk:KIND: the N-th write (N random) of an episode, the metrics, the checkpoint, the
+  config, returns.png or `done` meets a full disk: the run ends with exit 1 and one line;
+- corrupt:KIND: before a launch, an episode file is cut short, a half line is appended to
+  metrics.jsonl, the checkpoint's data is overwritten or config.yaml garbled. A damaged episode
+  is skipped and left in place; a damaged checkpoint or config stops the run with one line
+  (exit 1 or 2), and the script does what the line says (moves the checkpoint aside under
+  ROOT/aside, or puts config.yaml back) and launches again, with a kill after a random delay;
+- concurrent: a second launch while the first holds the logdir, which must exit 2 naming the
+  first's PID; the first is killed after a random delay.
+
+A launch must end by the kill, with exit 0, or with the one `error:` line its fault calls for;
+never with a traceback. After each fault every episode file complete before it is still there,
+and once a run is done its config.yaml, metrics.jsonl, done and returns.png never change again;
+a run that has taken two faults after finishing gives way to a fresh logdir. The last run is
+finished with the plain command. Prints `N faults, E episodes lost, R results changed`, then
+each problem, and exits 1 if there is one.
+"""
+import argparse
+import pathlib
+import random
+import shutil
+import subprocess
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+# The writes of tests/fixtures/faulty_train.py and the words of the line that each failure gives.
+WRITES = {
+    'episode': 'the episode', 'metrics': 'the metrics', 'checkpoint': 'the checkpoint',
+    'config': 'the config', 'plot': 'the returns plot', 'done': 'the done file'}
+FAULTS = (
+    ['kill', 'concurrent'] + [f'full_disk:{kind}' for kind in WRITES] +
+    [f'corrupt:{kind}' for kind in ('episode', 'metrics', 'checkpoint', 'config')])
+RESULTS = ('config.yaml', 'metrics.jsonl', 'done', 'returns.png')
+KILLED = {0: None, -9: None}  # Exit codes of a launch that may be killed, and their lines.
+
+
+def command(logdir, steps, fault=()):
+  program = ['-m', 'tests.fixtures.faulty_train', *fault] if fault else ['train.py']
+  return [
+      sys.executable, *program, '--configs', 'debug', 'lsp', '--steps', str(steps),
+      '--logdir', str(logdir)]
+
+
+def launch(cmd):
+  return subprocess.Popen(
+      cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(process, delay):
+  """Waits up to `delay` seconds for the process, then SIGKILLs it; returns its exit code and
+  output."""
+  try:
+    output, _ = process.communicate(timeout=delay)
+  except subprocess.TimeoutExpired:
+    process.kill()
+    output, _ = process.communicate()
+  return process.returncode, output
+
+
+def episodes(logdir):
+  return {path.name for path in (logdir / 'train_eps').glob('*.npz')}
+
+
+def results(logdir):
+  return {name: (logdir / name).read_bytes() for name in RESULTS if (logdir / name).is_file()}
+
+
+class Faults:
+  """Each method injects one fault into the run in `logdir` and returns its launches as
+  (exit code, output, {allowed exit code: words its error line must hold})."""
+
+  def __init__(self, root, steps, delay, rng):
+    self.root, self.steps, self.delay, self.rng = root, steps, delay, rng
+
+  def kill(self, logdir):
+    return [(*finish(launch(command(logdir, self.steps)), self.rng.uniform(0, self.delay)),
+             KILLED)]
+
+  def full_disk(self, logdir, kind):
+    number = 1 if kind in ('config', 'plot', 'done') else self.rng.randint(1, 4)
+    process = launch(command(logdir, self.steps, (f'full_disk:{kind}', str(number))))
+    code, output = finish(process, self.rng.uniform(self.delay, 3 * self.delay))
+    return [(code, output, {**KILLED, 1: f'error: Cannot write {WRITES[kind]} to '})]
+
+  def corrupt(self, logdir, kind):
+    metrics = logdir / 'metrics.jsonl'
+    if kind == 'metrics' and metrics.exists() and not (logdir / 'done').exists():
+      with metrics.open('a') as f:
+        f.write('{"step": 1')  # As a kill inside a write leaves it.
+      return self.kill(logdir)
+    data = sorted((logdir / 'checkpoint').glob('variables.data*'))
+    if kind == 'checkpoint' and data:
+      data[0].write_bytes(b'not a checkpoint')
+      code, output = finish(launch(command(logdir, self.steps)), 3 * self.delay)
+      launches = [(code, output, {**KILLED, 1: 'move the checkpoint folder aside'})]
+      if not (logdir / 'done').exists():  # As the line says (or would have, but for the kill).
+        aside = self.root / 'aside' / f'{logdir.name}-{time.time_ns()}'
+        aside.parent.mkdir(exist_ok=True)
+        shutil.move(logdir / 'checkpoint', aside)
+        launches += self.kill(logdir)
+      return launches
+    config = logdir / 'config.yaml'
+    if kind == 'config' and config.exists():
+      saved = config.read_bytes()
+      config.write_text('task: [garbled')
+      code, output = finish(launch(command(logdir, self.steps)), 3 * self.delay)
+      config.write_bytes(saved)  # As the line says: put it back.
+      return [(code, output, {2: 'It is the config of the run'})] + self.kill(logdir)
+    files = sorted((logdir / 'train_eps').glob('*.npz'))
+    if files:  # An episode: asked for, or the damage that the logdir allows yet.
+      path = self.rng.choice(files)
+      path.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
+    return self.kill(logdir)
+
+  def concurrent(self, logdir):
+    first = launch(command(logdir, self.steps))
+    lock = logdir / '.lock'
+    while first.poll() is None and not (lock.exists() and lock.read_text() == f'{first.pid}\n'):
+      time.sleep(0.1)
+    # Once the first has ended, the second is an ordinary launch.
+    allowed = KILLED if first.poll() is not None else {
+        2: f'is in use by another run (PID {first.pid})'}
+    second = finish(launch(command(logdir, self.steps)), 3 * self.delay)
+    return [(*second, allowed), (*finish(first, self.rng.uniform(0, self.delay)), KILLED)]
+
+
+def problems_of(fault, code, output, allowed):
+  if 'Traceback' in output:
+    return [f'{fault}: a traceback:\n{output[-3000:]}']
+  if code not in allowed:
+    return [f'{fault}: exit {code}:\n{output[-3000:]}']
+  errors = [line for line in output.splitlines() if line.startswith('error:')]
+  if allowed[code] is None:
+    return [f'{fault}: exit {code} with {errors}'] if errors else []
+  if len(errors) != 1 or allowed[code] not in errors[0]:
+    return [f'{fault}: exit {code}, expected one line with {allowed[code]!r}, got {errors}']
+  return []
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+  parser.add_argument('--faults', type=int, default=50)
+  parser.add_argument('--root', type=pathlib.Path, default=REPO / 'logdir' / 'faults')
+  parser.add_argument('--steps', type=int, default=1000, help='of each run')
+  parser.add_argument('--delay', type=float, default=20, help='seconds: the scale of the kills')
+  parser.add_argument('--seed', type=int, default=0)
+  args = parser.parse_args()
+  rng = random.Random(args.seed)
+  faults = Faults(args.root, args.steps, args.delay, rng)
+  start = time.time()
+  runs, lost, changed, problems = 0, 0, 0, []
+  logdir, finished, after = args.root / 'run0', None, 0
+  for index in range(args.faults):
+    fault = rng.choice(FAULTS)
+    name, _, kind = fault.partition(':')
+    before = episodes(logdir)
+    launches = getattr(faults, name)(logdir, *[kind] if kind else [])
+    for launched in launches:
+      problems += [f'{logdir.name}: {problem}' for problem in problems_of(fault, *launched)]
+    missing = before - episodes(logdir)
+    lost += len(missing)
+    problems += [f'{logdir.name}: {fault}: episode lost: {episode}' for episode in sorted(missing)]
+    if finished is not None:
+      after += 1
+      if results(logdir) != finished:
+        changed += 1
+        problems.append(f'{logdir.name}: {fault}: the finished results changed')
+    elif (logdir / 'done').exists():
+      finished = results(logdir)
+    print(f'[{index + 1}] {logdir.name} {fault}: exit {[code for code, *_ in launches]}, '
+          f'{len(episodes(logdir))} episodes{", done" if finished else ""}', flush=True)
+    if after == 2:
+      runs += 1
+      logdir, finished, after = args.root / f'run{runs}', None, 0
+  if logdir.exists() and finished is None:  # The last run: finish it.
+    code, output = finish(launch(command(logdir, args.steps)), 3600)
+    problems += [f'{logdir.name}: {problem}' for problem in problems_of(
+        'the last launch', code, output, {0: None})]
+    if not (logdir / 'done').exists():
+      problems.append(f'{logdir.name}: not done after the plain command')
+  print(f'{args.faults} faults, {lost} episodes lost, {changed} results changed '
+        f'({len(problems)} problems, {(time.time() - start) / 60:.1f} minutes).')
+  for problem in problems:
+    print('PROBLEM:', problem)
+  return 1 if problems else 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
