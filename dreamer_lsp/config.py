@@ -25,6 +25,8 @@ VALID = {
     'steps': '[0, 1e12]',
     'eval_every': '[1, 1e12]',
     'eval_episodes': '[1, 1e4]',
+    'skill_r2_episodes': '[2, 1e6]',  # Folds split by episode: at least two.
+    'skill_r2_folds': '[2, 1000]',
     'log_every': '[0, 1e12]',
     'precision': (16, 32),
     'checkpoint_every': '[0, 1e12]',
