@@ -6,23 +6,31 @@
 Config errors, a logdir that another run writes and missing transfer sources exit with code 2
 before TensorFlow is imported and before anything is written; see configs.yaml for every key.
 """
+import collections
 import contextlib
+import os
 import pathlib
 import random
 import signal
 import sys
 import time
 
+# Before numpy loads: its BLAS threads, waiting beside TensorFlow's and other runs' on a shared
+# machine, made the skill decoder's small matrices take seconds instead of milliseconds.
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+
 import numpy as np
 
 from dreamer_lsp import config as config_lib
 from dreamer_lsp import envs  # No TensorFlow: config errors stop before it loads.
 from dreamer_lsp import logdir as logdir_lib
+from dreamer_lsp import skill_decoding
 
 # Keys that may differ between the first run and a resume of the same logdir.
 RESUMABLE_KEYS = {
     'steps', 'eval_every', 'eval_episodes', 'log_every', 'eval_video', 'checkpoint_every',
-    'max_nonfinite', 'max_episodes', 'env_error', 'jit', 'jit_policy', 'logdir'}
+    'max_nonfinite', 'max_episodes', 'env_error', 'jit', 'jit_policy', 'logdir',
+    'skill_r2_episodes', 'skill_r2_folds'}
 
 class Interrupted(BaseException):
   """SIGINT or SIGTERM; a BaseException so that no `except Exception` swallows it. `saved`: a
@@ -164,6 +172,9 @@ class Trainer:
       if count:
         print(f'Relabeled {count} episodes of {source} with the rewards of {c.task}.')
     episodes = tools.load_episodes(self.logdir / 'train_eps')
+    # The last train episodes with skills, whose skill windows skill_r2 decodes at each eval.
+    self.skill_episodes = collections.deque(
+        (e for e in episodes.values() if 'skill' in e), maxlen=c.skill_r2_episodes)
     # Relabeled source episodes feed the replay but are not this run's environment steps. A
     # finished run being extended counts from where it finished, whatever episode is damaged.
     self.step = max(
@@ -390,6 +401,7 @@ class Trainer:
     self.logger.scalar('train_length', tools.episode_length(episode) * c.action_repeat)
     self.logger.scalar('train_episodes', len(self.replay))
     if 'skill' in episode:
+      self.skill_episodes.append(episode)
       switches = episode['skill'][1:][episode['skill_switch'][1:]]
       if len(switches) > 1:
         change = np.linalg.norm(np.diff(switches, axis=0), axis=-1).mean()
@@ -417,10 +429,24 @@ class Trainer:
                   lambda e: tools.save_episode(self.logdir / 'eval_eps', e)]
     tools.simulate(policy, [self.eval_env], episodes=c.eval_episodes, on_episode=on_episode)
     self.logger.scalar('eval_return', np.mean(returns))
+    self._decode_skills()
     if frames:
       self.logger.video('eval', np.stack(frames))
     self.logger.write()
     self._postfix(eval_return=f'{np.mean(returns):.1f}')
+
+  def _decode_skills(self):
+    """skill_r2 and its reference skill_r2_start: how well a cross-validated linear decoder
+    tells the skill of a window of the last train episodes from what the agent did in it, and
+    from the observation it started at alone (dreamer_lsp/skill_decoding.py)."""
+    if 'vector' not in self.obs_space:
+      return
+    behaviour, start, windows = skill_decoding.skill_r2(
+        self.skill_episodes, self.c.skill_duration, self.c.skill_r2_folds)
+    if behaviour is not None:
+      self.logger.scalar('skill_r2', behaviour)
+      self.logger.scalar('skill_r2_start', start)
+      self.logger.scalar('skill_r2_windows', windows)
 
   def _save_checkpoint(self):
     import tools

@@ -210,7 +210,7 @@ def agent_bench(presets, method, task, jit, repeats, peak_size):
   _timed(result, 'model', lambda: float(model(batch)['model_loss']), repeats)
   result['model_gflop'] = _flops(model, batch) / 1e9
   if c.skills == 'cem':
-    count = min(c.cem_train_starts, starts)
+    count = min(c.cem_train_starts or starts, starts)
     imagined += c.cem_iters * c.cem_population * count * c.plan_horizon
     latent = {k: tf.random.normal((count, v.shape[-1]))
               for k, v in agent.initial_state(1)['latent'].items()}

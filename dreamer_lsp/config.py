@@ -25,6 +25,8 @@ VALID = {
     'steps': '[0, 1e12]',
     'eval_every': '[1, 1e12]',
     'eval_episodes': '[1, 1e4]',
+    'skill_r2_episodes': '[2, 1e6]',  # Folds split by episode: at least two.
+    'skill_r2_folds': '[2, 1000]',
     'log_every': '[0, 1e12]',
     'precision': (16, 32),
     'checkpoint_every': '[0, 1e12]',
@@ -81,7 +83,7 @@ VALID = {
     'cem_elites': '[1, 1e5]',
     'skill_noise': '[0, inf)',
     'act_skill_noise': '[0, inf)',
-    'cem_train_starts': '[1, 1e6]',
+    'cem_train_starts': '[0, 1e6]',  # 0: all of the batch's.
     'intrinsic_scale': '[0, inf)',
     'skill_mi_target': '[-100, 100]',
     'skill_mi_target_lr': '[0, 1]',
@@ -99,6 +101,11 @@ RULES = (
      'obs_std_min ({obs_std_min}) must be at most obs_std_max ({obs_std_max}).'),
     (lambda c: c.skill_pred_min_std <= c.obs_std_max,
      'skill_pred_min_std ({skill_pred_min_std}) must be at most obs_std_max ({obs_std_max}).'),
+    (lambda c: not c.cem_score_intrinsic or c.intrinsic_partial
+     or c.plan_horizon >= min(c.skill_duration, c.horizon),
+     'cem_score_intrinsic scores the window of min(skill_duration, horizon) = min('
+     '{skill_duration}, {horizon}) states after a planned skill starts, which plan_horizon '
+     '({plan_horizon}) must hold (or set intrinsic_partial, which scores cut windows too).'),
     (lambda c: c.intrinsic_scale > 0 or not c.skill_mi_target_lr,
      'skill_mi_target_lr ({skill_mi_target_lr}) adapts intrinsic_scale from its start value, '
      'which must be above 0 (got {intrinsic_scale}).'),

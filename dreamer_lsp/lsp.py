@@ -96,54 +96,70 @@ class LSP(agent.Dreamer):
     """The intrinsic rewards r_i from the K-sized sequences of states, the skill predictor's
     (chi's) loss, and the skill policy's, if any."""
     c = self._c
-    horizon = task_reward.shape[0]
-    window = skill_window(c)
-    inputs, masks, chosen, whole = self._skill_segments(start, states, skills, window)
+    inputs, masks, chosen, whole = self._skill_segments(start, states, skills, skill_window(c))
     centers, entropies = self._skill_distributions(plan, start, states, chosen.shape[0])
-    # The predictor may read the skill distribution, which is a function of s0 (Algorithm 1's
-    # CEM from the start states): with `skill_pred_relative` it predicts a skill's offset from
-    # that distribution's mean, so it need not track the mean as it moves from update to update.
-    targets = chosen - centers if c.skill_pred_relative else chosen
-
-    def noisy(x):
-      x += c.skill_pred_noise * tf.random.normal(tf.shape(x), dtype=x.dtype)
-      return x if masks is None else tf.concat([x, masks], -1)
-
-    logprob = self._skill_pred(noisy(inputs)).log_prob(targets)
+    targets = self._skill_targets(chosen, centers)
+    logprob = self._skill_logprob(inputs, masks, targets)
     # Sec. 3.2's lower bound E[log q(z | {s}, s0)] + H[p(z | s0)], in nats: 0 when the predictor
     # knows no more about a skill than the distribution it was drawn from. Whole windows only,
     # so that it means the same with and without `intrinsic_partial`.
     mutual_info = tf.reduce_mean(logprob[:whole]) + tf.reduce_mean(entropies[:whole])
-    pred_logprob = self._skill_pred(noisy(tf.stop_gradient(inputs))).log_prob(targets)
+    pred_logprob = self._skill_logprob(tf.stop_gradient(inputs), masks, targets)
     losses = {'skill_pred': -tf.reduce_mean(pred_logprob)}
-    if c.intrinsic_baseline:
-      # log N(z; 0, I) depends on z alone, so the actor's gradient through the dynamics is
-      # unchanged; it centres the reward near 0 when skills can't be told apart, which keeps
-      # the value targets from drifting by -(skill_dim / 2) log(2 pi e) per skill.
-      logprob -= tfd.Independent(tfd.Normal(tf.zeros_like(targets), 1.0), 1).log_prob(targets)
-    # Algorithm 2 computes an intrinsic reward at every imagined step: each step of a window
-    # gets the window's log q; or the window's log q is spread evenly over its steps.
-    scale = self.intrinsic_scale()
-    per_step = scale * logprob / (1 if c.intrinsic_per_step else window)
-    if c.intrinsic_center:
-      # A constant shift of every rewarded step leaves the actor's gradient through the
-      # dynamics unchanged, and keeps the value targets at the task's scale while log q moves.
-      per_step -= tf.stop_gradient(tf.reduce_mean(per_step))
-    # Each window's reward over its steps; a window the horizon cuts short has only the rest.
-    lengths = [window] * whole + [horizon - window * whole] * (per_step.shape[0] - whole)
-    intrinsic = tf.concat([
-        tf.repeat(per_step, lengths, axis=0),
-        tf.zeros([horizon - sum(lengths)] + per_step.shape[1:].as_list())], 0)
+    intrinsic, intrinsic_mean = self._intrinsic_reward(logprob, targets, task_reward.shape[0])
     losses.update(self._skills.losses(pcont, value, task_reward))
     if c.skill_mi_target_lr:
       losses['intrinsic_scale'] = self._log_intrinsic_scale * tf.stop_gradient(
           tf.cast(mutual_info, tf.float32) - c.skill_mi_target)
     metrics = dict(
-        intrinsic_reward=scale * tf.reduce_mean(logprob), intrinsic_scale=scale,
+        intrinsic_reward=intrinsic_mean, intrinsic_scale=self.intrinsic_scale(),
         skill_pred_loss=losses['skill_pred'], skill_pred_logprob=tf.reduce_mean(pred_logprob),
         skill_mi=mutual_info,
         skill_spread=tf.reduce_mean(tf.math.reduce_std(chosen, axis=1)))
     return intrinsic, losses, metrics
+
+  def _skill_targets(self, chosen, centers):
+    """What the predictor predicts of each window: its skill [segments, N, skill_dim], or with
+    `skill_pred_relative` the skill's offset from the mean of the distribution it was drawn
+    from. That distribution is a function of s0 (the CEM's, from the start states), so the
+    predictor need not track its mean as it moves from update to update."""
+    return chosen - centers if self._c.skill_pred_relative else chosen
+
+  def _skill_logprob(self, inputs, masks, targets):
+    """log q(z | {s}, s0) [segments, N] of each window's target under the skill predictor, with
+    Gaussian noise on its input (A.7)."""
+    c = self._c
+    inputs += c.skill_pred_noise * tf.random.normal(tf.shape(inputs), dtype=inputs.dtype)
+    if masks is not None:
+      inputs = tf.concat([inputs, masks], -1)
+    return self._skill_pred(inputs).log_prob(targets)
+
+  def _intrinsic_reward(self, logprob, targets, horizon):
+    """The intrinsic reward [horizon, N] of each imagined step from its window's log q
+    [segments, N], and its mean per window (the `intrinsic_reward` metric). Shared by the
+    behaviour's imagination and, with `cem_score_intrinsic`, the CEM's scores."""
+    c = self._c
+    if c.intrinsic_baseline:
+      # log N(z; 0, I) depends on z alone, so the actor's gradient through the dynamics is
+      # unchanged; it centres the reward near 0 when skills can't be told apart, which keeps
+      # the value targets from drifting by -(skill_dim / 2) log(2 pi e) per skill.
+      logprob -= tfd.Independent(tfd.Normal(tf.zeros_like(targets), 1.0), 1).log_prob(targets)
+    # Algorithm 2 computes an intrinsic reward at every imagined step: each step of a skill
+    # gets its window's log q; or the window's log q is spread evenly over the skill's steps.
+    scale = self.intrinsic_scale()
+    skill_steps = min(c.skill_duration, horizon)
+    per_step = scale * logprob / (1 if c.intrinsic_per_step else skill_steps)
+    if c.intrinsic_center:
+      # A constant shift of every rewarded step leaves the actor's gradient through the
+      # dynamics unchanged, and keeps the value targets at the task's scale while log q moves.
+      per_step -= tf.stop_gradient(tf.reduce_mean(per_step))
+    # Each skill's reward over its steps; a skill the horizon cuts short has only the rest.
+    lengths = [min(c.skill_duration, horizon - segment * c.skill_duration)
+               for segment in range(per_step.shape[0])]
+    intrinsic = tf.concat([
+        tf.repeat(per_step, lengths, axis=0),
+        tf.zeros([horizon - sum(lengths)] + per_step.shape[1:].as_list())], 0)
+    return intrinsic, scale * tf.reduce_mean(logprob)
 
   def _skill_segments(self, start, states, skills, window):
     """Predictor inputs [segments, N, (window + 1) * F]: the state a skill starts from and the
@@ -230,7 +246,9 @@ class LSP(agent.Dreamer):
   def cem(self, start, groups):
     """CEM over skill plans from `start`, which holds `groups` x S start states (group-major).
     A candidate's score is the mean over its group's S start states of the lambda-return of its
-    imagined rollout; all candidates and start states run as one batched imagination."""
+    imagined rollout: of the task reward, and with `cem_score_intrinsic` of the intrinsic reward
+    too (Algorithm 2 computes r_i at every imagined step; Algorithm 1 forms value estimates from
+    R + r_i). All candidates and start states run as one batched imagination."""
     c = self._c
     starts = start['deter'].shape[0] // groups
     tiled = {
@@ -240,16 +258,29 @@ class LSP(agent.Dreamer):
             [groups * c.cem_population * starts] + v.shape[1:].as_list())
         for k, v in start.items()}
 
-    def score(candidates):
-      skills = tf.reshape(tf.repeat(candidates[:, :, None], starts, axis=2),
-                          [-1] + candidates.shape[2:].as_list())
+    def rows(plans):  # [groups, population, ...] -> one row per candidate and start state.
+      return tf.reshape(tf.repeat(plans[:, :, None], starts, axis=2),
+                        [-1] + plans.shape[2:].as_list())
+
+    def score(candidates, mean):
+      skills = rows(candidates)
       states, held, _ = self.imagine(
           tiled, c.plan_horizon,
           lambda state, segment: skills[:, min(segment, self.plan_length - 1)])
       feat = self._dynamics.get_feat(states)
       value = self._value(self._value_input(feat, held)).mode()
-      returns, _ = self._returns(
-          self._continuation(feat), value, self._reward(feat).mode())
+      pcont = self._continuation(feat)
+      reward = self._reward(feat).mode()
+      if c.cem_score_intrinsic:
+        inputs, masks, chosen, _ = self._skill_segments(tiled, states, held, skill_window(c))
+        # Each candidate was drawn from the distribution being optimised, N(mean, std).
+        means = rows(tf.repeat(mean[:, None], c.cem_population, axis=1))
+        centers = tf.stack([
+            means[:, min(segment, self.plan_length - 1)] for segment in range(chosen.shape[0])])
+        targets = self._skill_targets(chosen, centers)
+        logprob = self._skill_logprob(inputs, masks, targets)
+        reward += self._intrinsic_reward(logprob, targets, c.plan_horizon)[0]
+      returns, _ = self._returns(pcont, value, reward)
       return tf.reduce_mean(tf.reshape(returns[0], (groups, c.cem_population, starts)), -1)
 
     mean, std, metrics = cem(
@@ -261,14 +292,14 @@ class LSP(agent.Dreamer):
 def cem(score, groups, plan, dim, population, elites, iterations):
   """Algorithm 2's loop: sample `population` plans [groups, population, plan, dim] from
   N(mean, std), starting at N(0, I); refit mean and std to the top `elites` by `score` (which
-  maps the plans to [groups, population] values). Returns mean, std [groups, plan, dim] and the
-  elites' mean value and std per iteration."""
+  maps the plans and the mean they were drawn around to [groups, population] values). Returns
+  mean, std [groups, plan, dim] and the elites' mean value and std per iteration."""
   mean = tf.zeros((groups, plan, dim))
   std = tf.ones((groups, plan, dim))
   metrics = {}
   for iteration in range(iterations):
     candidates = mean[:, None] + std[:, None] * tf.random.normal((groups, population, plan, dim))
-    elite = tf.math.top_k(score(candidates), elites)
+    elite = tf.math.top_k(score(candidates, mean), elites)
     chosen = tf.gather(candidates, elite.indices, batch_dims=1)
     mean, variance = tf.nn.moments(chosen, axes=[1])
     std = tf.sqrt(variance + 1e-8)
@@ -328,7 +359,8 @@ class Planner(RandomSkills):
   def plan(self, start):
     c = self._c
     count = start['deter'].shape[0]
-    subset = tf.random.shuffle(tf.range(count))[:min(c.cem_train_starts, count)]
+    # 0: every start state of the batch (Algorithm 2 imagines from each s_t of S).
+    subset = tf.random.shuffle(tf.range(count))[:min(c.cem_train_starts or count, count)]
     mean, std, metrics = self._lsp.cem(
         {k: tf.gather(v, subset) for k, v in start.items()}, groups=1)
     mean, std = mean[0], std[0]

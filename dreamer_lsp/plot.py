@@ -5,6 +5,9 @@ Learning curves, a panel per task, a line per method, mean ± std over seeds (Fi
   python -m dreamer_lsp.plot LOGDIR_OR_ROOT [...] --out curves.png [--metric eval_return]
       [--tasks TASK ...] [--methods METHOD ...] [--bins 50]
 
+A metric with a reference (REFERENCES: `skill_r2` and `skill_r2_start`) has it drawn dashed in
+each method's colour.
+
 2D root positions of the last episodes of one run, with the states where a new skill starts, the
 goal and the obstacles (Figs. 1, 8):
 
@@ -81,6 +84,11 @@ def load_runs(paths, metric):
   return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
+# Metrics whose figures also draw a reference metric, dashed: skill_r2 (the skill decoded from the
+# behaviour under it) beside skill_r2_start (decoded from the observation it started at alone).
+REFERENCES = {'skill_r2': 'skill_r2_start'}
+
+
 def aggregate(runs, bins):
   """Mean, std and count over the runs of each task and method, at `bins` steps per task.
 
@@ -103,10 +111,11 @@ def aggregate(runs, bins):
   return stats.reset_index().dropna(subset=['mean'])
 
 
-def plot_curves(curves, out, metric):
-  """One panel per task, a line and a ± std band per method, the same color in every panel."""
+def plot_curves(curves, out, metric, reference=None):
+  """One panel per task, a line and a ± std band per method, the same color in every panel;
+  the means of REFERENCES[metric] (`reference`, curves as `curves`) dashed. Returns the figure."""
   tasks = sorted(curves.task.unique())
-  methods = sorted(curves.method.unique())
+  methods = sorted(set(curves.method) | set([] if reference is None else reference.method))
   colors = dict(zip(methods, itertools.cycle(matplotlib.colormaps['tab10'].colors)))
   cols = min(len(tasks), 4)
   rows = -(-len(tasks) // cols)
@@ -121,6 +130,9 @@ def plot_curves(curves, out, metric):
       ax.fill_between(
           curve.step, curve['mean'] - curve['std'], curve['mean'] + curve['std'],
           color=color, alpha=0.2, linewidth=0)
+    if reference is not None:
+      for method, curve in reference[reference.task == task].groupby('method'):
+        ax.plot(curve.step, curve['mean'], color=colors[method], linestyle='--')
     ax.set_title(task)
     ax.set_xlabel('environment steps')
     ax.set_ylabel(metric)
@@ -128,21 +140,32 @@ def plot_curves(curves, out, metric):
   for ax in axes[len(tasks):]:
     ax.axis('off')
   handles = [Line2D([], [], color=colors[method]) for method in methods]
-  fig.legend(handles, methods, loc='outside lower center', ncol=legend_cols)
+  labels = list(methods)
+  if reference is not None:
+    handles.append(Line2D([], [], color='0.4', linestyle='--'))
+    labels.append(f'dashed: {REFERENCES[metric]}')
+  fig.legend(handles, labels, loc='outside lower center', ncol=legend_cols)
   fig.savefig(out, dpi=150)
+  return fig
 
 
 def curves(paths, out, metric='eval_return', tasks=None, methods=None, bins=50):
-  """Plot the learning curves of the runs under paths; returns the plotted means and stds."""
-  runs = load_runs(paths, metric)
-  if tasks:
-    runs = runs[runs.task.isin(tasks)]
-  if methods:
-    runs = runs[runs.method.isin(methods)]
+  """Plot the learning curves of the runs under paths, with the metric's reference if it has
+  one; returns the plotted means and stds of the metric."""
+  def select(metric):
+    runs = load_runs(paths, metric)
+    if tasks:
+      runs = runs[runs.task.isin(tasks)]
+    if methods:
+      runs = runs[runs.method.isin(methods)]
+    return runs
+
+  runs = select(metric)
   if runs.empty:
     raise ValueError(f'No runs with {metric} found in {list(map(str, paths))}.')
   data = aggregate(runs, bins)
-  plot_curves(data, out, metric)
+  reference = select(REFERENCES[metric]) if metric in REFERENCES else pd.DataFrame()
+  plot_curves(data, out, metric, None if reference.empty else aggregate(reference, bins))
   return data
 
 

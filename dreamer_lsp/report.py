@@ -1,12 +1,15 @@
 """Compare the methods of a sweep: a Markdown table of scores and the learning curves.
 
   python -m dreamer_lsp.report SWEEP_ROOT [--out DIR] [--metrics eval_return train_return
-      skill_mi skill_spread] [--bins 50]
+      skill_mi skill_r2 skill_spread] [--bins 50]
 
 Writes DIR/report.md (DIR defaults to SWEEP_ROOT/report) and DIR/METRIC.png for every metric
-that the runs record (the skill metrics only exist for skill agents: `skill_mi`, the mutual
-information bound of Sec. 3.2 in nats, and `skill_spread`, the std of the imagined skills within
-an update). Per task and method, over seeds as mean ± std:
+that the runs record. The skill metrics only exist for skill agents (docs/skills.md says what
+each can show): `skill_mi`, the mutual information bound of Sec. 3.2 in nats, on the model's
+imagined rollouts; `skill_r2`, the held-out R² of a decoder of the skill from the real train
+episodes' windows, whose section and figure also give its reference `skill_r2_start` (the
+decoder of the start observation alone; dashed); and `skill_spread`, the std of the imagined
+skills within an update. Per task and method, over seeds as mean ± std:
 - final: the mean of the metric over the last 10% of the steps of a run;
 - AUC: the area under the metric-vs-steps curve divided by the steps it spans, i.e. the average
   over training, which rewards learning early;
@@ -50,7 +53,7 @@ def table(scores):
   return lines
 
 
-METRICS = ('eval_return', 'train_return', 'skill_mi', 'skill_spread')
+METRICS = ('eval_return', 'train_return', 'skill_mi', 'skill_r2', 'skill_spread')
 
 
 def report(root, out, metrics=METRICS, bins=50):
@@ -63,9 +66,18 @@ def report(root, out, metrics=METRICS, bins=50):
     if runs.empty:
       continue
     out.mkdir(parents=True, exist_ok=True)  # Only now: a bad root leaves nothing behind.
-    plot.plot_curves(plot.aggregate(runs, bins), out / f'{metric}.png', metric)
+    reference = plot.REFERENCES.get(metric)
+    reference_runs = plot.load_runs([root], reference) if reference else pd.DataFrame()
+    plot.plot_curves(
+        plot.aggregate(runs, bins), out / f'{metric}.png', metric,
+        None if reference_runs.empty else plot.aggregate(reference_runs, bins))
     results[metric] = scores(runs)
-    lines += [f'## {metric}', '', *table(results[metric]), '', f'![{metric}]({metric}.png)', '']
+    lines += [f'## {metric}', '', *table(results[metric]), '']
+    if not reference_runs.empty:
+      results[reference] = scores(reference_runs)
+      lines += [f'Its reference, {reference} (dashed in the figure):', '',
+                *table(results[reference]), '']
+    lines += [f'![{metric}]({metric}.png)', '']
   if not results:
     raise ValueError(f'No runs with any of {list(metrics)} found in {root}.')
   (out / 'report.md').write_text('\n'.join(lines))

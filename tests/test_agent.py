@@ -7,7 +7,7 @@ import tools
 from conftest import debug_config, random_batch
 from dreamer_lsp import lsp
 
-PRESETS = ['dreamer', 'lsp', 'random_skills', 'randskillsinp', 'no_mi', 'hiro',
+PRESETS = ['dreamer', 'lsp', 'lsp_literal', 'random_skills', 'randskillsinp', 'no_mi', 'hiro',
            'lsp_fixed_policy']
 
 
@@ -150,7 +150,7 @@ def test_every_preset_updates_and_acts(preset, mode, spaces, monkeypatch, reques
     assert metrics['intrinsic_reward'] != 0.0
   if preset in ('random_skills', 'randskillsinp', 'hiro'):
     assert not planner_calls
-  if preset in ('lsp', 'no_mi', 'lsp_fixed_policy'):
+  if preset in ('lsp', 'lsp_literal', 'no_mi', 'lsp_fixed_policy'):
     assert planner_calls  # Traced into both the update and the policy.
   if preset == 'lsp_fixed_policy':
     assert not any(_changed(actor_before, [agent._actor]))

@@ -50,6 +50,15 @@ def test_a_horizon_of_one_is_refused(key, interval):
   assert str(info.value) == f"Config key '{key}' must be in {interval}, got 1."
 
 
+def test_a_cem_scored_on_the_intrinsic_reward_needs_a_whole_window_in_its_plan():
+  """debug: K = 3, horizon 5, so the predictor reads windows of 3 states after a skill starts."""
+  config = config_lib.build(['debug', 'lsp_literal'], {'plan_horizon': 2})
+  with pytest.raises(config_lib.ConfigError, match=r'which plan_horizon \(2\) must hold'):
+    config_lib.check(config)
+  config_lib.check(config.update(intrinsic_partial=True))
+  config_lib.check(config.update(cem_score_intrinsic=False))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('argv, message', [
     (['--bach_size', '3', '--logdir', 'x'], "Did you mean 'batch_size'"),
@@ -110,11 +119,57 @@ def test_a_run_saved_before_a_key_existed_resumes_with_its_default_of_then(tmp_p
 
 
 def test_the_former_defaults_are_the_papers_values_that_lsp_literal_restores():
-  # Both record the paper's reading of the seven skill keys: an edit to one is a mistake in it
-  # or calls for the same edit in the other.
+  # Both record the paper's reading of the seven skill keys whose defaults changed: an edit to
+  # one is a mistake in it or calls for the same edit in the other.
   literal = config_lib.load_presets()['lsp_literal']
-  assert config_lib.FORMER_DEFAULTS == {
-      k: v for k, v in literal.items() if k not in ('method', 'skills')}
+  assert config_lib.FORMER_DEFAULTS.items() <= literal.items()
+
+
+# lsp_literal against the paper (Xie et al. 2021), key by key. Where the paper is silent or
+# contradicts itself, its most literal reading (the README's "paper-literal choice").
+PAPER = {
+    'skills': 'cem',                   # Sec. 3: skills planned by CEM
+    'skill_dim': 3,                    # A.3: skill vectors are 3-dimensional
+    'skill_duration': 10,              # A.3: held for K = 10 steps
+    'plan_horizon': 10,                # A.3: H = 10
+    'cem_iters': 4,                    # A.3: MaxCEMiter = 4
+    'cem_population': 16,              # A.3: G = 16
+    'cem_elites': 4,                   # A.3: M = 4
+    'cem_train_starts': 0,             # Alg. 2: imagine "for each s_t" of S (choice: all)
+    'cem_score_intrinsic': True,       # Alg. 2: r_i at every step; Alg. 1: R + r_i (choice)
+    'skill_noise': 0.1,                # A.3: Normal(0, 0.1) (choice: 0.1 is the std)
+    'skill_noise_per_rollout': False,  # Alg. 1: mu <- mu + epsilon, once per CEM
+    'act_skill_noise': 0.1,            # Alg. 1: acting samples from that distribution
+    'intrinsic_scale': 1.0,            # Alg. 1: total rewards R + r_i
+    'intrinsic_baseline': False,       # Sec. 3.2: r_i = log q(z | {s}, s0)
+    'intrinsic_center': False,
+    'intrinsic_per_step': False,       # one r_i per window (choice: spread over its K steps)
+    'intrinsic_partial': False,        # Alg. 1: K-sized sequences of states
+    'intrinsic_in_value': True,        # Alg. 1: value estimates from R + r_i
+    'value_skill_input': False,        # Sec. 3: v(s_t)
+    'skill_mi_target_lr': 0.0,         # a fixed weight
+    'skill_pred_lr': 8e-5,             # A.3
+    # A.3: the predictor shares the feature decoder's architecture and settings: 2 x 256 ELU,
+    # a Gaussian whose std is softly clamped to [0.1, 1.5].
+    'mlp_layers': 2, 'mlp_units': 256, 'dense_act': 'elu', 'obs_std_max': 1.5,
+    'skill_pred_min_std': 0.1,
+    'skill_pred_input_norm': False,
+    'skill_pred_relative': False,      # Sec. 3.2: q(z | {s}, s0) predicts z
+    'train_actor': True,
+    'train_every': 5,                  # A.3: one update of all modules every 5 steps
+}
+# Skill keys without a value in the paper, or that lsp_literal does not read.
+UNSTATED = {
+    'skill_pred_noise',   # A.7 adds noise to the predictor's input but gives no number
+    'skill_mi_target',    # read only with skill_mi_target_lr
+    'highlevel_lr'}       # hiro's
+
+
+def test_lsp_literal_is_the_paper_key_by_key():
+  config = config_lib.build(['lsp_literal'])
+  assert config_lib.skill_keys() - set(PAPER) - UNSTATED == set(), 'classify these here'
+  for key, value in PAPER.items():
+    assert config[key] == value, (key, config[key], value)
 
 
 def test_the_skill_keys_do_not_hold_back_resuming_a_dreamer_run(tmp_path):

@@ -133,6 +133,32 @@ def test_report(root, tmp_path):
   assert (tmp_path / 'report/eval_return.png').stat().st_size > 10_000
 
 
+def test_skill_r2_is_reported_and_drawn_with_its_reference(tmp_path):
+  """skill_r2's section also gives the table of skill_r2_start, and its figure draws it dashed
+  in each method's colour."""
+  for method, value in (('lsp', 0.3), ('no_mi', 0.1)):
+    logdir = tmp_path / f'walk/{method}/seed0'
+    logdir.mkdir(parents=True)
+    YAML(typ='safe', pure=True).dump(
+        dict(task='walk', method=method, seed=0), logdir / 'config.yaml')
+    (logdir / 'metrics.jsonl').write_text('\n'.join(
+        json.dumps(dict(step=int(step), skill_r2=value, skill_r2_start=0.05))
+        for step in STEPS))
+  results = report.report(tmp_path, tmp_path / 'report', metrics=['skill_r2'])
+  assert set(results) == {'skill_r2', 'skill_r2_start'}
+  text = (tmp_path / 'report/report.md').read_text()
+  assert '| walk | lsp | 0.30 ± 0.00 |' in text and '| walk | no_mi | 0.05 ± 0.00 |' in text
+  assert 'Its reference, skill_r2_start (dashed in the figure):' in text
+  data = plot.aggregate(plot.load_runs([tmp_path], 'skill_r2'), 5)
+  reference = plot.aggregate(plot.load_runs([tmp_path], 'skill_r2_start'), 5)
+  fig = plot.plot_curves(data, tmp_path / 'r2.png', 'skill_r2', reference)
+  [ax] = fig.axes
+  dashed = [line for line in ax.lines if line.get_linestyle() == '--']
+  solid = [line for line in ax.lines if line.get_linestyle() == '-']
+  assert sorted(line.get_color() for line in dashed) == sorted(line.get_color() for line in solid)
+  assert all(np.allclose(line.get_ydata(), 0.05) for line in dashed)
+
+
 def test_command_lines(root, tmp_path):
   run = lambda *args: subprocess.run(
       [sys.executable, '-m', *args], check=True, capture_output=True, text=True)

@@ -13,7 +13,7 @@ from tensorflow_probability import distributions as tfd
 def test_cem_converges_to_the_optimum_of_a_quadratic():
   tf.random.set_seed(0)
   optimum = tf.constant([[[0.7, -1.2, 0.3]], [[-0.5, 0.0, 1.5]]])  # Two groups, plan length 1.
-  score = lambda plans: -tf.reduce_sum((plans - optimum[:, None]) ** 2, [-2, -1])
+  score = lambda plans, mean: -tf.reduce_sum((plans - optimum[:, None]) ** 2, [-2, -1])
   mean, std, metrics = lsp.cem(score, groups=2, plan=1, dim=3, population=64, elites=8,
                                iterations=8)
   np.testing.assert_allclose(mean.numpy(), optimum.numpy(), atol=0.15)
@@ -26,7 +26,7 @@ def test_cem_refits_to_the_top_elites():
   tf.random.set_seed(1)
   seen = []
 
-  def score(plans):
+  def score(plans, mean):
     seen.append(plans)
     return plans[..., 0, 0]  # The first coordinate is the score.
 
@@ -290,3 +290,58 @@ def test_intrinsic_scale_adapts_towards_the_skill_mi_target(spaces):
     assert 'intrinsic_scale' in agent.modules() and 'intrinsic_scale' not in agent.networks()
   metrics, agent = _first_update(spaces, intrinsic_scale=2.0)
   assert agent.intrinsic_scale() == 2.0 and 'intrinsic_scale' not in agent.modules()
+
+
+def _literal_agent(spaces, **overrides):
+  """An lsp_literal agent at debug sizes with its variables created, and its config."""
+  from conftest import debug_config, random_batch
+  config = debug_config('lsp_literal', **overrides)
+  tf.random.set_seed(0)
+  agent = lsp.make_agent(config, *spaces)
+  agent.train(random_batch(config))
+  return agent, config
+
+
+def _predictor_that_says(center, config):
+  """A skill predictor that says N(center, 0.1) whatever it sees."""
+  return lambda inputs: tfd.Independent(tfd.Normal(
+      tf.broadcast_to(center, inputs.shape[:-1] + (config.skill_dim,)), 0.1), 1)
+
+
+def test_cem_plans_towards_the_skills_the_predictor_recognises_with_cem_score_intrinsic(
+    spaces, eager):
+  """Algorithm 2 scores the CEM's candidates with the intrinsic reward of their imagined
+  windows: with cem_score_intrinsic the plan moves to the skill the predictor recognises; without
+  it, the predictor does not change the plan at all."""
+  target = tf.constant([1.0, -1.0, 0.5])
+  plans = {}
+  for scored in (True, False):
+    agent, config = _literal_agent(
+        spaces, cem_score_intrinsic=scored, cem_population=64, cem_elites=8, cem_iters=4)
+    for sign in (1, -1):
+      agent._skill_pred = _predictor_that_says(sign * target, config)
+      tf.random.set_seed(1)
+      mean, _, _ = agent.cem(agent._dynamics.initial(4), groups=1)
+      plans[scored, sign] = mean[0].numpy()  # [plan_length, skill_dim]
+  np.testing.assert_array_equal(plans[False, 1], plans[False, -1])
+  for sign in (1, -1):
+    assert np.abs(plans[True, sign] - sign * target.numpy()).max() < 0.3, plans[True, sign]
+
+
+def test_cem_scores_relative_targets_around_the_mean_being_optimised(spaces, eager, monkeypatch):
+  """With skill_pred_relative the predictor reads a skill's offset from the mean of the
+  distribution it was drawn from; inside the CEM that is the mean being optimised. A predictor
+  that says offsets are near 0 scores candidates by their distance from that mean."""
+  agent, config = _literal_agent(spaces, cem_score_intrinsic=True, skill_pred_relative=True)
+  agent._skill_pred = _predictor_that_says(tf.zeros(config.skill_dim), config)
+  scores = []
+  plan = tf.zeros((1, agent.plan_length, config.skill_dim))
+  monkeypatch.setattr(lsp, 'cem', lambda score, *args: scores.append(score) or (plan, plan, {}))
+  agent.cem(agent._dynamics.initial(4), groups=1)
+  # Candidates from the mean towards 0: the further from the mean, the lower their score (and
+  # the nearer to 0, so that targets taken around 0 would order them the other way).
+  mean = 2.0 + plan
+  distances = tf.linspace(0.0, 1.0, config.cem_population)
+  candidates = mean[:, None] - distances[None, :, None, None] * tf.ones(config.skill_dim)
+  values = scores[0](candidates, mean)[0].numpy()
+  assert (np.diff(values) < 0).all(), values

@@ -21,8 +21,13 @@ def test_short_run_leaves_a_complete_logdir(finished_lsp_run, tmp_path):
   keys = set().union(*metrics)
   for key in ('train_return', 'eval_return', 'model_loss', 'actor_loss', 'value_loss',
               'intrinsic_reward', 'skill_pred_loss', 'cem_elite_value_0', 'cem_std_1',
-              'skill_entropy', 'act_skill_change'):
+              'skill_entropy', 'act_skill_change', 'skill_r2', 'skill_r2_start'):
     assert key in keys, key
+  # The skills of the last train episodes decoded at each eval after the first (at step 0 there
+  # are none), on every window of those episodes: 16 whole windows of K = 3 in 50 steps each.
+  decoded = [m for m in metrics if 'skill_r2' in m]
+  assert [m['step'] for m in decoded] == [m['step'] for m in metrics if 'eval_return' in m][1:]
+  assert all(m['skill_r2_windows'] % 16 == 0 and -1 < m['skill_r2'] < 1 for m in decoded)
   assert max(m['step'] for m in metrics) == 600
   assert len(saved_episodes(finished_lsp_run)) == 12  # 600 steps of 50-step episodes.
   episode = np.load(sorted((finished_lsp_run / 'train_eps').glob('*.npz'))[-1])
