@@ -117,7 +117,8 @@ COMMITTED = {
     'skills_point': 'docs/skills/runs/skills_point',
     'skills_point_reach': 'docs/skills/runs/skills_point_reach',
     'skills_walker': 'docs/skills/runs/skills_walker',
-    'cpu_results': 'docs/results/runs'}
+    'cpu_results': 'docs/results/runs',
+    'transfer_pilot': 'docs/results/transfer/pilot/runs'}
 
 
 def test_committed_runs_are_what_their_sweep_files_run():
