@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import read_metrics, run_train, saved_episodes, start_train
-from dreamer_lsp import envs
+from scripts.random_return import random_returns
 
 pytestmark = pytest.mark.slow
 
@@ -98,25 +98,11 @@ LEARN = ['--eval_every', '4000', '--eval_episodes', '20', '--deterministic', 'Tr
 MARGIN = 10.0  # Return over random; an episode's return is at most 50.
 
 
-def _random_return(episodes=20, seed=10_000):
-  env = envs.make_env('point_reach', action_repeat=1, time_limit=50, seed=seed)
-  rng = np.random.RandomState(0)
-  returns = []
-  for _ in range(episodes):
-    env.reset()
-    done, total = False, 0.0
-    while not done:
-      _, reward, done, _ = env.step(rng.uniform(-1, 1, 2))
-      total += reward
-    returns.append(total)
-  return float(np.mean(returns))
-
-
 def test_dreamer_and_lsp_learn_point_reach(tmp_path):
   processes = {
       method: start_train(tmp_path / method, '--configs', 'point', method, *LEARN)
       for method in ('dreamer', 'lsp')}
-  random_return = _random_return()
+  random_return = random_returns('point_reach', 20, action_repeat=1, time_limit=50).mean()
   for method, process in processes.items():
     output, _ = process.communicate(timeout=900)
     assert process.returncode == 0, output
