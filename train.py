@@ -184,6 +184,8 @@ class Trainer:
     tools.check_episodes(episodes, self.signature)
     self.replay = tools.Replay(episodes, c.batch_length, c.max_episodes, c.seed)
     self.logger = tools.Logger(self.logdir, self.step)
+    with tools.writing('the code record', self.logdir / 'code.jsonl'):
+      logdir_lib.record_code(self.logdir, self.step)
     self.disk_bytes = sum(f.stat().st_size for f in self.logdir.rglob('*') if f.is_file())
     self.nonfinite = 0
     self.env_errors = 0

@@ -1,9 +1,13 @@
 """What a logdir's files say about its run, read without TensorFlow: who writes it (the lock),
 whether it finished and at which step, whether it holds a complete checkpoint."""
+import datetime
 import fcntl
 import json
 import os
 import pathlib
+import subprocess
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
 
 # Files that only a run of train.py leaves: a logdir holding one has a run in it.
 RUN_FILES = ('train_eps', 'eval_eps', 'metrics.jsonl', 'checkpoint', 'checkpoint.old', 'done')
@@ -74,3 +78,32 @@ def complete_checkpoint(directory):
   directory = pathlib.Path(directory)
   old = directory.with_name(directory.name + '.old')
   return next((path for path in (directory, old) if (path / 'variables.index').exists()), None)
+
+
+def code_version():
+  """The commit of this checkout and whether its tracked files differ from it."""
+  def git(*args):
+    return subprocess.run(
+        ['git', *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+  try:
+    return dict(commit=git('rev-parse', 'HEAD'),
+                dirty=bool(git('status', '--porcelain', '--untracked-files=no')))
+  except (OSError, subprocess.CalledProcessError):
+    return dict(commit='unknown (not a git checkout)', dirty=None)
+
+
+def record_code(logdir, step):
+  """Appends to LOGDIR/code.jsonl the code that (re)starts the run at `step`: a resumed run
+  may run other code than its start did, and a report must know."""
+  line = dict(step=step, time=datetime.datetime.now().isoformat(timespec='seconds'),
+              **code_version())
+  with (pathlib.Path(logdir) / 'code.jsonl').open('a') as file:
+    file.write(json.dumps(line) + '\n')
+
+
+def code_records(logdir):
+  """The lines of LOGDIR/code.jsonl (empty for runs made before it existed)."""
+  path = pathlib.Path(logdir) / 'code.jsonl'
+  if not path.exists():
+    return []
+  return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -71,7 +71,7 @@ OWN_FLAGS = {
 # The threads of one run's math: TensorFlow's intra-op pool and OpenMP.
 THREAD_VARS = ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS')
 # What a finished run's result needs: the plots and reports read these alone.
-RESULT_FILES = ('config.yaml', 'metrics.jsonl', 'labels.yaml')
+RESULT_FILES = ('config.yaml', 'metrics.jsonl', 'labels.yaml', 'code.jsonl')
 
 
 @dataclasses.dataclass
@@ -84,13 +84,14 @@ class Run:
 
 
 def expand(sweep, root):
-  """The runs of a sweep, for every task, method, grid point and seed."""
+  """The runs of a sweep, for every seed, task, method and grid point: seed first, so that a
+  campaign cut short holds whole seeds of every cell rather than every seed of a few."""
   tasks = _axis(sweep['tasks'], lambda name: {'task': name})
   methods = _axis(sweep['methods'], lambda name: {'configs': [name]})
   grid = sweep.get('grid') or {}
   runs = []
-  for (task, task_spec), (method, method_spec), values, seed in itertools.product(
-      tasks.items(), methods.items(), itertools.product(*grid.values()), sweep['seeds']):
+  for seed, (task, task_spec), (method, method_spec), values in itertools.product(
+      sweep['seeds'], tasks.items(), methods.items(), itertools.product(*grid.values())):
     point = dict(zip(grid, values))
     fields = {'task': task, 'method': method, 'seed': seed, **point}
     if any(rule.items() <= fields.items() for rule in sweep.get('exclude') or []):
@@ -202,7 +203,8 @@ def collect(runs, root, dest):
     target = dest / run.logdir.relative_to(root)
     target.mkdir(parents=True, exist_ok=True)
     for name in RESULT_FILES:
-      shutil.copy2(run.logdir / name, target / name)
+      if (run.logdir / name).exists():  # Runs made before code.jsonl existed have none.
+        shutil.copy2(run.logdir / name, target / name)
   print(f'Copied {len(done)} finished runs of {len(runs)} to {dest}.')
   return 0
 

@@ -152,7 +152,7 @@ GOOD = {'configs': ['debug'], 'methods': ['lsp', 'dreamer'], 'tasks': ['point_re
     ({'seeds': [0, 0]}, 'Runs share the logdirs point_reach/lsp/seed0, point_reach/dreamer/seed0: '
      'a seed or grid value is given twice (5 and 5.0 name the same run).'),
     ({'grid': {'horizon': [5, 5.0]}},
-     'Runs share the logdirs point_reach/lsp,horizon=5/seed0, point_reach/lsp,horizon=5/seed1, '),
+     'Runs share the logdirs point_reach/lsp,horizon=5/seed0, point_reach/dreamer,horizon=5/seed0, '),
     ({'grid': {'seed': [3]}}, 'grid sets seed, which a sweep sets: seeds are given by `seeds:`'),
     ({'overrides': {'logdir': 'x'}}, 'overrides sets logdir, which a sweep sets: the sweep names'),
     ({'methods': {'lsp': 5}}, 'methods: lsp must be a list of presets or a mapping of flags'),

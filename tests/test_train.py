@@ -2,11 +2,13 @@
 import json
 import shutil
 import signal
+import subprocess
 import time
 
 import numpy as np
 import pytest
 
+from dreamer_lsp import logdir as logdir_lib
 from conftest import read_metrics, run_train, saved_episodes, start_train
 from scripts.random_return import random_returns
 
@@ -39,6 +41,11 @@ def test_short_run_leaves_a_complete_logdir(finished_lsp_run, tmp_path):
   assert result.returncode == 0, result.stderr
   evals = [m['step'] for m in read_metrics(logdir) if 'eval_return' in m]
   assert evals == sorted(set(evals)) and evals[-2:] == [600, 900], evals
+  # Each start records the code it ran: the commit, whether the checkout was dirty, the step.
+  starts = logdir_lib.code_records(logdir)
+  assert [start['step'] for start in starts] == [0, 600]
+  head = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout
+  assert starts[-1]['commit'] == head.strip() and isinstance(starts[-1]['dirty'], bool)
 
 
 def test_killed_run_resumes_without_losing_episodes(tmp_path):
