@@ -49,8 +49,13 @@ def finished_steps(logdir):
     return None
   if text.isdigit():
     return int(text)
+  return last_logged_step(logdir)
+
+
+def last_logged_step(logdir):
+  """The last step of LOGDIR/metrics.jsonl, or None."""
   steps = []
-  path = logdir / 'metrics.jsonl'
+  path = pathlib.Path(logdir) / 'metrics.jsonl'
   for line in path.read_text().splitlines() if path.exists() else []:
     try:
       steps.append(int(json.loads(line)['step']))

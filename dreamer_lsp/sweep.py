@@ -2,6 +2,7 @@
 
   python -m dreamer_lsp.sweep SWEEP.yaml [--root DIR] [--workers N] [--threads T]
       [--ray ADDRESS] [--gpus G] [--dry-run] [--smoke] [--train-cmd CMD] [--collect DEST]
+      [--collected DEST] [--only FIELD=VALUE[,VALUE...] ...]
 
 A sweep file (see sweeps/) crosses tasks, methods, grid values and seeds:
 
@@ -34,7 +35,10 @@ and `logdir` are the sweep's own: refused in grid, overrides and entries), and e
 config as train.py checks it (presets, keys, tasks, values and their ranges); a mistake exits
 with code 2. `--collect DEST` trains nothing: it copies each
 finished run's config.yaml, metrics.jsonl and labels.yaml to the same place under DEST, what a
-committed result needs (docs/results/runs), without episodes or checkpoints.
+committed result needs (docs/results/runs), without episodes or checkpoints. `--collected DEST`
+counts the runs collected there as done, so that a campaign whose results are committed can be
+filled in on another machine. `--only method=dreamer seed=2,3` trains a part of a sweep (the
+fields are task, method, seed and the grid's keys). Runs start seed by seed.
 
 Locally, --workers runs (default: cores // --threads) train at once with --threads threads each.
 With --ray ADDRESS ('auto', 'ray://HEAD:10001', or 'local' to start Ray here), every run is a Ray
@@ -81,6 +85,7 @@ class Run:
   logdir: pathlib.Path
   labels: dict
   args: list
+  fields: dict  # task, method, seed and grid values: what `exclude` and --only match
 
 
 def expand(sweep, root):
@@ -109,7 +114,7 @@ def expand(sweep, root):
     args += [
         arg for key, value in flags.items() if value is not None
         for arg in (f'--{key}', _arg(value))]
-    runs.append(Run(logdir, {'task': task, 'method': name}, args))
+    runs.append(Run(logdir, {'task': task, 'method': name}, args, fields))
   return runs
 
 
@@ -127,7 +132,7 @@ def smoke(runs):
     methods.add(run.labels['method'])
     args = ['--configs', 'debug'] + run.args[1:] + [
         arg for key, value in SMOKE_FLAGS.items() for arg in (f'--{key}', str(value))]
-    chosen.append(Run(run.logdir, run.labels, args))
+    chosen.append(Run(run.logdir, run.labels, args, run.fields))
   return chosen
 
 
@@ -218,6 +223,34 @@ def _axis(entries, default):
           'configs': [], **default(name),
           **({'configs': spec} if isinstance(spec, list) else spec or {})}
       for name, spec in entries.items()}
+
+
+def select(runs, only):
+  """The runs whose fields match every FIELD=VALUE[,VALUE...] of `only`; raises ConfigError for
+  a field that the sweep does not have."""
+  wanted = {}
+  for item in only:
+    field, sep, values = item.partition('=')
+    if not sep or not values:
+      raise config_lib.ConfigError(f'--only takes FIELD=VALUE[,VALUE...], got {item!r}.')
+    wanted[field] = values.split(',')
+  fields = runs[0].fields if runs else {}
+  for field in wanted:
+    if field not in fields:
+      raise config_lib.ConfigError(config_lib.unknown('--only field', field, fields))
+  chosen = [run for run in runs if all(
+      _arg(run.fields[field]) in values for field, values in wanted.items())]
+  if not chosen:
+    raise config_lib.ConfigError(f'--only {" ".join(only)} matches no run of the sweep.')
+  return chosen
+
+
+def collected(run, root, dest):
+  """Whether the run's results are already collected under `dest` (--collect copies only
+  finished runs) for at least the steps that the sweep asks for."""
+  copy = dest / run.logdir.relative_to(root)
+  finished = logdir_lib.last_logged_step(copy) if (copy / 'config.yaml').exists() else None
+  return finished is not None and finished >= config_lib.parse_args(run.args).steps
 
 
 def _to_train(run, root):
@@ -317,6 +350,12 @@ def main(argv=None):
   parser.add_argument(
       '--collect', type=pathlib.Path, metavar='DEST',
       help="copy the finished runs' config.yaml, metrics.jsonl and labels.yaml under DEST")
+  parser.add_argument(
+      '--collected', type=pathlib.Path, metavar='DEST',
+      help='count the runs whose results are collected under DEST as done')
+  parser.add_argument(
+      '--only', nargs='+', default=[], metavar='FIELD=VALUES',
+      help='the runs whose task, method, seed or grid value is one of VALUES (comma-separated)')
   args = parser.parse_args(argv)
   for flag, value, least in (
       ('--threads', args.threads, 1), ('--workers', args.workers, 1), ('--gpus', args.gpus, 0)):
@@ -327,6 +366,8 @@ def main(argv=None):
   try:
     runs = expand(load(args.sweep), root)
     check(runs, root)
+    if args.only:
+      runs = select(runs, args.only)
   except config_lib.ConfigError as e:
     print(f'error: {args.sweep}: {e}\nNo run was started.', file=sys.stderr)
     return 2
@@ -335,6 +376,12 @@ def main(argv=None):
   if args.smoke:
     runs = smoke(runs)
   todo = [run for run in runs if _to_train(run, root)]
+  if args.collected:
+    dest = args.collected.resolve()
+    kept = [run for run in todo if not collected(run, root, dest)]
+    if len(kept) < len(todo):
+      print(f'{len(todo) - len(kept)} runs are done in {dest}, so not trained here.')
+    todo = kept
   print(f'{len(runs)} runs in {root}: {len(runs) - len(todo)} done, {len(todo)} to train.')
   cmd = shlex.split(args.train_cmd)
   if args.dry_run:

@@ -109,7 +109,8 @@ def test_shipped_sweep_files(tmp_path):
       'paper_mi_ablation': 3 * 3, 'paper_single_task': (11 * 5 - 3) * 3,
       'paper_transfer': 3 * 4 * 3, 'paper_transfer_source': 3 * 3 * 3, 'tiny': 2 * 2,
       'skills_point': 13 * 2 - 8, 'skills_point_reach': 5 * 4 + 4, 'skills_walker': 14 + 1,
-      'cpu_results': 2 * 2 + 2 + 2 + 3 + 1, 'precision_point': 4 * 2, 'transfer_pilot': 2}
+      'cpu_results': 2 * 2 + 2 + 2 + 3 + 1, 'precision_point': 4 * 2, 'transfer_pilot': 2,
+      'settle_lsp': 3 * 2}
 
 
 # Where the runs of a sweep file are committed (config.yaml, metrics.jsonl).
@@ -268,6 +269,38 @@ def test_collect_copies_the_result_files_of_finished_runs(fake, tmp_path, capsys
   copied = sorted(p.relative_to(dest).as_posix() for p in dest.rglob('*') if p.is_file())
   assert copied == [f'point_reach/lsp/seed0/{name}' for name in sorted(sweep.RESULT_FILES)]
   assert (dest / 'point_reach/lsp/seed0/metrics.jsonl').read_text() == 'metrics.jsonl of the run\n'
+
+
+def test_runs_collected_elsewhere_count_as_done(fake, tmp_path, capsys):
+  path, cmd = fake
+  root, dest = tmp_path / 'root', tmp_path / 'results'
+  for method, step in (('lsp', 100), ('dreamer', 60)):  # dreamer's copy stopped short.
+    (dest / f'point_reach/{method}/seed0').mkdir(parents=True)
+    (dest / f'point_reach/{method}/seed0/config.yaml').write_text('steps: 100\n')
+    (dest / f'point_reach/{method}/seed0/metrics.jsonl').write_text(f'{{"step": {step}}}\n')
+  args = [str(path), '--root', str(root), '--train-cmd', cmd, '--collected', str(dest)]
+  assert sweep.main(args) == 0
+  assert '1 runs are done in' in capsys.readouterr().out
+  assert calls(root / 'point_reach/lsp/seed0') == []
+  assert len(calls(root / 'point_reach/dreamer/seed0')) == 1
+
+
+def test_only_trains_the_chosen_part_of_a_sweep(fake, tmp_path, capsys):
+  path, cmd = fake
+  YAML(typ='safe', pure=True).dump(
+      {'methods': ['lsp', 'dreamer'], 'tasks': ['point_reach'], 'seeds': [0, 1, 2],
+       'overrides': {'steps': 100}}, path)
+  root = tmp_path / 'root'
+  assert sweep.main([
+      str(path), '--root', str(root), '--train-cmd', cmd, '--only', 'method=dreamer',
+      'seed=1,2']) == 0
+  trained = sorted(str(p.parent.relative_to(root)) for p in root.rglob('calls.txt'))
+  assert trained == ['point_reach/dreamer/seed1', 'point_reach/dreamer/seed2']
+  for only, message in (('methd=lsp', "Unknown --only field 'methd'. Did you mean 'method'"),
+                        ('seed=7', '--only seed=7 matches no run'), ('seed', 'FIELD=VALUE')):
+    capsys.readouterr()
+    assert sweep.main([str(path), '--root', str(root), '--only', only, '--dry-run']) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_failed_runs_are_reported(fake, tmp_path, capsys):
