@@ -110,7 +110,7 @@ def test_shipped_sweep_files(tmp_path):
       'paper_transfer': 3 * 4 * 3, 'paper_transfer_source': 3 * 3 * 3, 'tiny': 2 * 2,
       'skills_point': 13 * 2 - 8, 'skills_point_reach': 5 * 4 + 4, 'skills_walker': 14 + 1,
       'cpu_results': 2 * 2 + 2 + 2 + 3 + 1, 'precision_point': 4 * 2, 'transfer_pilot': 2,
-      'settle_lsp': 3 * 2}
+      'settle_lsp': 3 * 2, 'transfer_cpu_source': 3 * 2 + 2, 'transfer_cpu': 3 * 4 + 4}
 
 
 # Where the runs of a sweep file are committed (config.yaml, metrics.jsonl).
@@ -386,8 +386,7 @@ def test_every_shipped_sweep_runs_end_to_end_at_debug_sizes(tmp_path):
   # Sources before the sweeps that load them.
   files.sort(key=lambda path: 'transfer_from' in path.read_text())
   for path in files:
-    text = path.read_text().replace(
-        'logdir/paper_transfer_source', str(tmp_path / 'paper_transfer_source'))
+    text = path.read_text().replace('logdir/', f'{tmp_path}/')  # A source sweep's root.
     (tmp_path / path.name).write_text(text)
     root = tmp_path / path.stem
     result = subprocess.run(
