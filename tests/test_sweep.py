@@ -111,7 +111,7 @@ def test_shipped_sweep_files(tmp_path):
       'skills_point': 13 * 2 - 8, 'skills_point_reach': 5 * 4 + 4, 'skills_walker': 14 + 1,
       'cpu_results': 2 * 2 + 2 + 2 + 3 + 1, 'precision_point': 4 * 2, 'transfer_pilot': 2,
       'settle_lsp': 3 * 2, 'transfer_cpu_source': 3 * 2 + 2, 'transfer_cpu': 3 * 4 + 4,
-      'campaign': 3 * 3 * 3 + 2 * 2 * 3}
+      'campaign': 3 * 3 * 3 + 2 * 2 * 3, 'quadruped_mi': 2}
 
 
 # Where the runs of sweep files are committed (config.yaml, metrics.jsonl).
