@@ -47,7 +47,7 @@ def test_curves_are_the_means_over_seeds(root, tmp_path):
   lsp = data[(data.task == 'walk') & (data.method == 'lsp')]
   np.testing.assert_allclose(lsp.step, STEPS)
   np.testing.assert_allclose(lsp['mean'], STEPS + 10)
-  np.testing.assert_allclose(lsp['std'], np.std([0, 10, 20]))
+  np.testing.assert_allclose(lsp['std'], np.std([0, 10, 20], ddof=1))
   assert (lsp.runs == 3).all()
   # Dreamer's steps between its records are interpolated; seed 2 ends at step 600.
   dreamer = data[(data.task == 'walk') & (data.method == 'dreamer')]
@@ -57,6 +57,19 @@ def test_curves_are_the_means_over_seeds(root, tmp_path):
   assert dreamer.runs.tolist() == [3] * 7 + [2] * 4
   run = data[data.task == 'run']
   np.testing.assert_allclose(run['mean'], -STEPS)
+
+
+def test_every_seed_is_drawn_and_the_legend_says_what_the_band_is(root, tmp_path):
+  runs = plot.load_runs([root], 'eval_return')
+  fig = plot.plot_curves(plot.aggregate(runs, 11), tmp_path / 'c.png', 'eval_return', runs=runs)
+  run, walk = fig.axes[:2]
+  thin = [line for line in walk.lines if line.get_linewidth() < 1]
+  assert len(thin) == 6 and len(walk.lines) == 6 + 2  # Each seed, and each method's mean.
+  np.testing.assert_allclose(sorted(line.get_ydata()[-1] for line in thin)[-3:], [1000, 1010, 1020])
+  assert len(run.lines) == 1 + 1
+  labels = [text.get_text() for text in fig.legends[0].get_texts()]
+  assert 'thick and band: mean ± sample std over seeds (ddof=1)' in labels
+  assert 'thin: each seed' in labels
 
 
 def test_truncated_metrics_line_is_ignored(root):
