@@ -96,7 +96,8 @@ def load_runs_info(root, groups):
 
 
 def scores(runs, info):
-  """Final value and normalised area under the curve of every run, with its info."""
+  """Final value (NaN if no value falls in its window) and normalised area under the curve of
+  every run, with its info."""
   rows = []
   for logdir, run in runs.groupby('logdir'):
     run = run.sort_values('step')
@@ -105,7 +106,7 @@ def scores(runs, info):
     window = (steps >= FINAL * configured) & (steps <= configured)
     span = steps[-1] - steps[0]
     rows.append(dict(
-        info.loc[logdir], final=values[window].mean(),
+        info.loc[logdir], final=values[window].mean() if window.any() else np.nan,
         final_at=', '.join(f'{step:,.0f}' for step in steps[window]),
         auc=np.trapezoid(values, steps) / span if span else values.mean()))
   return pd.DataFrame(rows).sort_values(['task', 'method', 'seed'])
@@ -164,8 +165,8 @@ def odd_finals(scores):
     common = collections.Counter(group.final_at).most_common(1)[0][0]
     for run in group[group.final_at != common].itertuples():
       lines.append(
-          f'- {run.run}: its final averages the values at steps {run.final_at}, the other '
-          f'runs\' of its task at {common}.')
+          f'- {run.run}: its final averages the values at steps {run.final_at}, most runs of '
+          f'its task at {common}.')
   return lines
 
 
@@ -212,9 +213,13 @@ def section(scores, groups, baseline, reps):
   lines = []
   for group, frame in by_group(scores, groups):
     seeds = ', '.join(map(str, sorted(frame.seed.unique())))
+    notes = [
+        f'- {run.run}: no value at steps {FINAL} × {run.steps:,} to {run.steps:,}, left out.'
+        for run in frame[frame.final.isna()].itertuples()]
+    frame = frame.dropna(subset=['final'])
+    notes += odd_finals(frame)
     lines += [f'### {group} seeds: {seeds}', '', *table(frame, reps), '']
-    odd = odd_finals(frame)
-    lines += [*odd, ''] if odd else []
+    lines += [*notes, ''] if notes else []
     lines += improvement(frame, baseline, reps)
   return lines
 
@@ -235,10 +240,10 @@ def runs_section(info, groups):
     labels = sorted(set(frame.code))
     if pools_other_code(list(frame.code)):
       lines.append(
-          f'- ⚠ The {group} seeds ran on different or unverifiable code ({"; ".join(labels)}): '
-          'their tables and comparisons pool it.')
+          f'- ⚠ Seed group {group}: its runs ran on different or unverifiable code '
+          f'({"; ".join(labels)}), and its tables and comparisons pool them.')
     else:
-      lines.append(f'- The {group} seeds all ran on commit {labels[0]}, with a clean tree.')
+      lines.append(f'- Seed group {group}: all its runs ran on commit {labels[0]}, clean.')
   return [*lines, '']
 
 

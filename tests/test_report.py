@@ -46,6 +46,10 @@ def test_final_uses_the_last_tenth_of_the_configured_steps_and_unfinished_runs_a
   write_run(tmp_path, 'walk', 'lsp', 1, [0, 500, 950, 990, 1000], steps=[0, 500, 950, 990, 1000])
   # Logs past 1,000 steps of a longer run, but 1,000 were configured: only 900-1000 count.
   write_run(tmp_path, 'walk', 'lsp', 2, np.arange(0, 1201, 100), steps=np.arange(0, 1201, 100))
+  # Finished, but its last eval_return was at step 800.
+  logdir = write_run(tmp_path, 'walk', 'lsp', 3, STEPS[:9], steps=STEPS[:9])
+  with open(logdir / 'metrics.jsonl', 'a') as file:
+    file.write('\n' + json.dumps({'step': 1000, 'model_loss': 1.0}))
   write_run(tmp_path, 'walk', 'dreamer', 0, STEPS[:7], steps=STEPS[:7])  # Stopped at 600 steps.
   results = report.report(tmp_path, tmp_path / 'report', metrics=['eval_return'])
   scores = results['eval_return'].set_index('seed')
@@ -54,11 +58,14 @@ def test_final_uses_the_last_tenth_of_the_configured_steps_and_unfinished_runs_a
   assert scores.final[1] == pytest.approx(np.mean([950, 990, 1000]))
   assert scores.final[2] == pytest.approx(np.mean([900, 1000]))
   assert scores.auc[0] == pytest.approx(500 + 10)  # The average of a line from 10 to 1010.
+  assert np.isnan(scores.final[3])
   text = (tmp_path / 'report/report.md').read_text()
+  assert '- walk/lsp/seed3: no value at steps 0.9 × 1,000 to 1,000, left out.' in text
+  assert '| walk | lsp | 3 |' in text
   assert ('**Unfinished runs, left out of the scores:** walk/dreamer/seed0 (600 of 1,000 steps).'
           in text)
-  assert ('- walk/lsp/seed1: its final averages the values at steps 950, 990, 1,000, the other '
-          "runs' of its task at 900, 1,000.") in text
+  assert ('- walk/lsp/seed1: its final averages the values at steps 950, 990, 1,000, most runs '
+          'of its task at 900, 1,000.') in text
   assert '| all | walk/dreamer/seed0 | 600 / 1,000 | 10 | unrecorded |' in text
   assert (tmp_path / 'report/eval_return.png').stat().st_size > 10_000
 
@@ -159,10 +166,10 @@ def test_runs_of_different_code_are_flagged(tmp_path):
   assert row(text, 'walk', 'resumed').endswith('| 1111111 → 2222222 |')  # One run: no pooling.
   assert row(text, 'run', 'same').endswith('| 1111111 |')
   assert '| all | walk/resumed/seed0 | 1,000 / 1,000 | 10 | 1111111 → 2222222 |' in text
-  assert '- ⚠ The all seeds ran on different or unverifiable code' in text
+  assert '- ⚠ Seed group all: its runs ran on different or unverifiable code' in text
   for seed in range(2):
     write_run(tmp_path / 'clean', 'walk', 'lsp', seed, 1.0 + seed, commits=[clean, clean])
   report.report(tmp_path / 'clean', tmp_path / 'report', metrics=['eval_return'])
   text = (tmp_path / 'report/report.md').read_text()
   assert row(text, 'walk', 'lsp').endswith('| 1111111 |')
-  assert '- The all seeds all ran on commit 1111111, with a clean tree.' in text
+  assert '- Seed group all: all its runs ran on commit 1111111, clean.' in text
