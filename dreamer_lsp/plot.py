@@ -1,6 +1,7 @@
 """Learning curves and trajectories from the logdirs of train.py.
 
-Learning curves, a panel per task, a line per method, mean ± std over seeds (Figs. 4, 5, 6b, 9):
+Learning curves, a panel per task, per method a thin line for each seed and a thick one for their
+mean, with a band of ± the sample std over seeds (ddof=1; none for one seed) (Figs. 4, 5, 6b, 9):
 
   python -m dreamer_lsp.plot LOGDIR_OR_ROOT [...] --out curves.png [--metric eval_return]
       [--tasks TASK ...] [--methods METHOD ...] [--bins 50]
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Circle
+from matplotlib.patches import Circle, Patch
 
 from dreamer_lsp import config as config_lib
 
@@ -59,6 +60,21 @@ def load_metrics(logdir):
   return pd.DataFrame(rows)
 
 
+def run_labels(logdir):
+  """The config of a run, and its task, method and seed: the config's, or its sweep's names."""
+  logdir = pathlib.Path(logdir)
+  config = config_lib.load_yaml(logdir / 'config.yaml')
+  labels = {}
+  if (logdir / 'labels.yaml').exists():
+    labels = config_lib.load_yaml(logdir / 'labels.yaml')
+  missing = sorted({'task', 'method', 'seed'} - config.keys())
+  if missing:
+    raise ValueError(f'{logdir / "config.yaml"} has no {", ".join(missing)}.')
+  return config, dict(
+      task=labels.get('task', config['task']), method=labels.get('method', config['method']),
+      seed=config['seed'])
+
+
 def load_runs(paths, metric):
   """Every recorded value of the metric, with the task, method, seed and logdir of its run."""
   frames = []
@@ -66,20 +82,11 @@ def load_runs(paths, metric):
     metrics = load_metrics(logdir)
     if metric not in metrics:
       continue
-    config = config_lib.load_yaml(logdir / 'config.yaml')
-    labels = {}
-    if (logdir / 'labels.yaml').exists():
-      labels = config_lib.load_yaml(logdir / 'labels.yaml')
-    missing = sorted({'task', 'method', 'seed'} - config.keys())
-    if missing:
-      raise ValueError(f'{logdir / "config.yaml"} has no {", ".join(missing)}.')
+    _, labels = run_labels(logdir)
     frame = metrics[['step', metric]].rename(columns={metric: 'value'})
     frame['value'] = pd.to_numeric(frame.value, errors='coerce')  # A corrupt value: left out.
     frame = frame.dropna()
-    frames.append(frame.assign(
-        task=labels.get('task', config['task']),
-        method=labels.get('method', config['method']),
-        seed=config['seed'], logdir=str(logdir)))
+    frames.append(frame.assign(**labels, logdir=str(logdir)))
   columns = ['task', 'method', 'seed', 'logdir', 'step', 'value']
   return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
@@ -90,7 +97,8 @@ REFERENCES = {'skill_r2': 'skill_r2_start'}
 
 
 def aggregate(runs, bins):
-  """Mean, std and count over the runs of each task and method, at `bins` steps per task.
+  """Mean, sample std (ddof=1) and count over the runs of each task and method, at `bins` steps
+  per task.
 
   The grid spans the task's steps. Each run's values are averaged at their nearest grid step, and
   grid steps without a value inside the run's range are interpolated, so that runs that log at
@@ -107,26 +115,32 @@ def aggregate(runs, bins):
           value=values.interpolate(limit_area='inside').to_numpy())))
   grouped = pd.concat(curves).groupby(['task', 'method', 'step']).value
   stats = pd.DataFrame(dict(
-      mean=grouped.mean(), std=grouped.std(ddof=0), runs=grouped.count()))
+      mean=grouped.mean(), std=grouped.std(ddof=1), runs=grouped.count()))
   return stats.reset_index().dropna(subset=['mean'])
 
 
-def plot_curves(curves, out, metric, reference=None):
-  """One panel per task, a line and a ± std band per method, the same color in every panel;
-  the means of REFERENCES[metric] (`reference`, curves as `curves`) dashed. Returns the figure."""
+def plot_curves(curves, out, metric, reference=None, runs=None):
+  """One panel per task, per method a line of the mean and a band of ± the sample std, the same
+  color in every panel, and a thin line for each run in `runs` (as load_runs gives them); the
+  means of REFERENCES[metric] (`reference`, curves as `curves`) dashed. Returns the figure."""
   tasks = sorted(curves.task.unique())
   methods = sorted(set(curves.method) | set([] if reference is None else reference.method))
   colors = dict(zip(methods, itertools.cycle(matplotlib.colormaps['tab10'].colors)))
   cols = min(len(tasks), 4)
   rows = -(-len(tasks) // cols)
+  entries = len(methods) + 1 + (runs is not None) + (reference is not None)
   legend_cols = min(len(methods), 2 * cols)  # About two names fit across a panel.
-  legend_rows = -(-len(methods) // legend_cols)
+  legend_rows = -(-entries // legend_cols)
   fig = Figure(figsize=(4 * cols, 3 * rows + 0.3 + 0.25 * legend_rows), layout='constrained')
   axes = fig.subplots(rows, cols, squeeze=False).flatten()
   for ax, task in zip(axes, tasks):
+    if runs is not None:
+      for (method, _), run in runs[runs.task == task].groupby(['method', 'logdir']):
+        run = run.sort_values('step')
+        ax.plot(run.step, run.value, color=colors[method], linewidth=0.6, alpha=0.5)
     for method, curve in curves[curves.task == task].groupby('method'):
       color = colors[method]
-      ax.plot(curve.step, curve['mean'], color=color)
+      ax.plot(curve.step, curve['mean'], color=color, linewidth=2)
       ax.fill_between(
           curve.step, curve['mean'] - curve['std'], curve['mean'] + curve['std'],
           color=color, alpha=0.2, linewidth=0)
@@ -139,8 +153,13 @@ def plot_curves(curves, out, metric, reference=None):
     ax.grid(alpha=0.3)
   for ax in axes[len(tasks):]:
     ax.axis('off')
-  handles = [Line2D([], [], color=colors[method]) for method in methods]
+  handles = [Line2D([], [], color=colors[method], linewidth=2) for method in methods]
   labels = list(methods)
+  handles.append(Patch(color='0.4', alpha=0.2, linewidth=0))
+  labels.append('thick and band: mean ± sample std over seeds (ddof=1)')
+  if runs is not None:
+    handles.append(Line2D([], [], color='0.4', linewidth=0.6, alpha=0.5))
+    labels.append('thin: each seed')
   if reference is not None:
     handles.append(Line2D([], [], color='0.4', linestyle='--'))
     labels.append(f'dashed: {REFERENCES[metric]}')
@@ -150,8 +169,8 @@ def plot_curves(curves, out, metric, reference=None):
 
 
 def curves(paths, out, metric='eval_return', tasks=None, methods=None, bins=50):
-  """Plot the learning curves of the runs under paths, with the metric's reference if it has
-  one; returns the plotted means and stds of the metric."""
+  """Plot the learning curves of the runs under paths, each run's and their mean with the metric's
+  reference if it has one; returns the plotted means and stds of the metric."""
   def select(metric):
     runs = load_runs(paths, metric)
     if tasks:
@@ -165,7 +184,7 @@ def curves(paths, out, metric='eval_return', tasks=None, methods=None, bins=50):
     raise ValueError(f'No runs with {metric} found in {list(map(str, paths))}.')
   data = aggregate(runs, bins)
   reference = select(REFERENCES[metric]) if metric in REFERENCES else pd.DataFrame()
-  plot_curves(data, out, metric, None if reference.empty else aggregate(reference, bins))
+  plot_curves(data, out, metric, None if reference.empty else aggregate(reference, bins), runs)
   return data
 
 

@@ -1,4 +1,5 @@
-"""Learning curves, trajectories and the report, on synthetic logdirs with known curves."""
+"""Learning curves, trajectories and the report's files and errors, on synthetic logdirs with
+known curves (tests/test_report.py tests the report's numbers)."""
 import json
 import subprocess
 import sys
@@ -47,7 +48,7 @@ def test_curves_are_the_means_over_seeds(root, tmp_path):
   lsp = data[(data.task == 'walk') & (data.method == 'lsp')]
   np.testing.assert_allclose(lsp.step, STEPS)
   np.testing.assert_allclose(lsp['mean'], STEPS + 10)
-  np.testing.assert_allclose(lsp['std'], np.std([0, 10, 20]))
+  np.testing.assert_allclose(lsp['std'], np.std([0, 10, 20], ddof=1))
   assert (lsp.runs == 3).all()
   # Dreamer's steps between its records are interpolated; seed 2 ends at step 600.
   dreamer = data[(data.task == 'walk') & (data.method == 'dreamer')]
@@ -57,6 +58,19 @@ def test_curves_are_the_means_over_seeds(root, tmp_path):
   assert dreamer.runs.tolist() == [3] * 7 + [2] * 4
   run = data[data.task == 'run']
   np.testing.assert_allclose(run['mean'], -STEPS)
+
+
+def test_every_seed_is_drawn_and_the_legend_says_what_the_band_is(root, tmp_path):
+  runs = plot.load_runs([root], 'eval_return')
+  fig = plot.plot_curves(plot.aggregate(runs, 11), tmp_path / 'c.png', 'eval_return', runs=runs)
+  run, walk = fig.axes[:2]
+  thin = [line for line in walk.lines if line.get_linewidth() < 1]
+  assert len(thin) == 6 and len(walk.lines) == 6 + 2  # Each seed, and each method's mean.
+  np.testing.assert_allclose(sorted(line.get_ydata()[-1] for line in thin)[-3:], [1000, 1010, 1020])
+  assert len(run.lines) == 1 + 1
+  labels = [text.get_text() for text in fig.legends[0].get_texts()]
+  assert 'thick and band: mean ± sample std over seeds (ddof=1)' in labels
+  assert 'thin: each seed' in labels
 
 
 def test_truncated_metrics_line_is_ignored(root):
@@ -119,20 +133,6 @@ def test_trajectories(tmp_path):
     plot.plot_trajectories(tmp_path, out, split='eval')
 
 
-def test_report(root, tmp_path):
-  results = report.report(root, tmp_path / 'report', metrics=['eval_return', 'train_return'])
-  assert set(results) == {'eval_return'}
-  scores = results['eval_return'].set_index('logdir')
-  lsp = scores.loc[str(root / 'walk/lsp/seed1')]
-  assert lsp.final == pytest.approx(np.mean([910, 1010]))  # Steps 900 and 1000.
-  assert lsp.auc == pytest.approx(500 + 10)  # The average of a line from 10 to 1010.
-  text = (tmp_path / 'report/report.md').read_text()
-  assert '| walk | lsp | 960.00 ± 8.16 | 510.00 ± 8.16 | 3 | 1,000 |' in text
-  assert '| walk | dreamer |' in text and '| 3 | 600 |' in text
-  assert '![eval_return](eval_return.png)' in text
-  assert (tmp_path / 'report/eval_return.png').stat().st_size > 10_000
-
-
 def test_skill_r2_is_reported_and_drawn_with_its_reference(tmp_path):
   """skill_r2's section also gives the table of skill_r2_start, and its figure draws it dashed
   in each method's colour."""
@@ -140,14 +140,15 @@ def test_skill_r2_is_reported_and_drawn_with_its_reference(tmp_path):
     logdir = tmp_path / f'walk/{method}/seed0'
     logdir.mkdir(parents=True)
     YAML(typ='safe', pure=True).dump(
-        dict(task='walk', method=method, seed=0), logdir / 'config.yaml')
+        dict(task='walk', method=method, seed=0, steps=1000), logdir / 'config.yaml')
     (logdir / 'metrics.jsonl').write_text('\n'.join(
         json.dumps(dict(step=int(step), skill_r2=value, skill_r2_start=0.05))
         for step in STEPS))
   results = report.report(tmp_path, tmp_path / 'report', metrics=['skill_r2'])
   assert set(results) == {'skill_r2', 'skill_r2_start'}
   text = (tmp_path / 'report/report.md').read_text()
-  assert '| walk | lsp | 0.30 ± 0.00 |' in text and '| walk | no_mi | 0.05 ± 0.00 |' in text
+  assert '| walk | lsp | 1 | 0.30 | — | 0.30 |' in text
+  assert '| walk | no_mi | 1 | 0.05 | — | 0.05 |' in text
   assert 'Its reference, skill_r2_start (dashed in the figure):' in text
   data = plot.aggregate(plot.load_runs([tmp_path], 'skill_r2'), 5)
   reference = plot.aggregate(plot.load_runs([tmp_path], 'skill_r2_start'), 5)
@@ -164,7 +165,7 @@ def test_command_lines(root, tmp_path):
       [sys.executable, '-m', *args], check=True, capture_output=True, text=True)
   run('dreamer_lsp.plot', str(root), '--out', str(tmp_path / 'c.png'), '--bins', '5')
   assert (tmp_path / 'c.png').exists()
-  run('dreamer_lsp.report', str(root))
+  run('dreamer_lsp.report', str(root), '--groups', 'a=0', 'b=1,2', '--reps', '100')
   assert (root / 'report/report.md').exists()
   (root / 'eps/train_eps').mkdir(parents=True)
   make_episode(root / 'eps/train_eps/a.npz', start=0)
