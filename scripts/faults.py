@@ -127,10 +127,12 @@ class Faults:
     lock = logdir / '.lock'
     while first.poll() is None and not (lock.exists() and lock.read_text() == f'{first.pid}\n'):
       time.sleep(0.1)
-    # Once the first has ended, the second is an ordinary launch.
-    allowed = KILLED if first.poll() is not None else {
-        2: f'is in use by another run (PID {first.pid})'}
     second = finish(launch(command(logdir, self.steps)), 3 * self.delay)
+    # The first may end, freeing the lock, before the second takes it (on a finished run it only
+    # says so): the second is then an ordinary launch. While the first runs, it must be refused.
+    allowed = {2: f'is in use by another run (PID {first.pid})'}
+    if first.poll() is not None:
+      allowed.update(KILLED)
     return [(*second, allowed), (*finish(first, self.rng.uniform(0, self.delay)), KILLED)]
 
 
