@@ -98,7 +98,7 @@ def test_seeded_updates_are_reproducible_and_match_the_recorded_reference():
 def test_memory_report_measures_growth_beyond_the_replay(tmp_path):
   """A synthetic run whose memory beyond its replay leaks 100 MiB per 100k frames after a
   start-up bump: the report finds the leak, not the replay's growth or the bump."""
-  from dreamer_lsp import bench
+  from dreamer_lsp.bench.__main__ import main
   logdir = tmp_path / 'run'
   logdir.mkdir()
   debug_config('lsp', batch_size=8).save(logdir / 'config.yaml')
@@ -109,7 +109,7 @@ def test_memory_report_measures_growth_beyond_the_replay(tmp_path):
            for s, r, p in zip(steps, rss, replay)]
   (logdir / 'metrics.jsonl').write_text(''.join(json.dumps(x) + '\n' for x in lines))
   markdown, out = tmp_path / 'BENCHMARKS.md', tmp_path / 'memory.json'
-  bench.main(['--memory', str(logdir), '--markdown', str(markdown), '--out', str(out)])
+  main(['--memory', str(logdir), '--markdown', str(markdown), '--out', str(out)])
   [run] = json.loads(out.read_text())['memory']
   assert run['rest_growth_mb_per_100k_frames'] == pytest.approx(100, abs=1)
   assert run['frames'] == 200000 and run['hours'] == pytest.approx(2)
