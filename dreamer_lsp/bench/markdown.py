@@ -1,6 +1,7 @@
 """BENCHMARKS.md: its header, which explains every column, and one section per benchmark run."""
 import os
 
+from dreamer_lsp.bench import breakdown
 from dreamer_lsp.bench.agent import METHODS
 
 HEADER = """\
@@ -35,6 +36,13 @@ benchmark's own process counts: up to the number of cores).
 - **memory sections** (`--memory LOGDIR`): a finished train.py run's logged resident memory
   (`rss_mb`) against its replay's arrays (`replay_mb`); growth of their difference over the
   run's second half would be a leak.
+- **profile sections** (`--profile`): real train.py runs of Dreamer and LSP, one after the
+  other, each in its own process; the wall and CPU seconds of each section of the run, as
+  train.py's timer logs them (`time/NAME`, `cpu/NAME`: a section excludes the sections inside
+  it), summed over the run; **% wall** of the process's wall time, which the rows add up to.
+  The update is one graph: its split into world model, training CEM and behaviour applies the
+  shares of `model s` and `CEM s` in `update s`, measured on a random batch just before the run.
+  Shares are what a busy machine leaves comparable; seconds grow with the load.
 - **jit update / act**: whether the update and the policy are compiled with XLA: `--jit` sets
   the update's; acting follows the config's `jit_policy` (true unless a preset turns it off), as
   in train.py. (In sections with a single jit column, it set both.)
@@ -104,6 +112,41 @@ def _spread(s, fmt='{:.3g}'):
   return f'{fmt.format(s["median"])} [{fmt.format(s["min"])}-{fmt.format(s["max"])}]'
 
 
+def profile_section(result):
+  m = result['machine']
+  load = lambda key: ', '.join(f'{x:.1f}' for x in m[key])
+  lines = [
+      f'## {result["date"]}: where a run\'s wall time goes', '',
+      f'{m["nproc"]} cores, {m["cpu"]}, TensorFlow {m["tf_version"]}, Python {m["python"]}; '
+      f'load average {load("load_average_start")} at the start, {load("load_average_end")} '
+      'at the end.', '',
+      f'`{result["command"]}` at commit {result["commit"]}', '']
+  for r in result['runs']:
+    lines += [
+        f'Config `{r["config"]}` (with `dmc_proprio`), task `{result["task"]}`, '
+        f'{result["frames"]} frames per run. ' + '; '.join(
+            f'{method}: {r[method]["frames_per_s"]:.3g} frames/s, '
+            f'{r[method]["cpu_s_per_frame"]:.3g} CPU s per frame, load average '
+            f'{_spread(r[method]["run"]["load_average"], "{:.1f}")} over its run, update '
+            f'{_spread(r[method]["split"]["update_s"])} s on a random batch (world model '
+            f'{r[method]["split"]["model_s"]["median"]:.3g} s' + (
+                f', training CEM {r[method]["split"]["cem_s"]["median"]:.3g} s'
+                if 'cem_s' in r[method]['split'] else '') + ')'
+            for method in METHODS) + '.', '',
+        '| section | ' + ' | '.join(
+            f'{method} % wall | {method} wall s | {method} CPU s' for method in METHODS) + ' |',
+        '|' + ' --- |' * (1 + 3 * len(METHODS))]
+    for name, label in breakdown.ROWS:
+      lines.append(f'| {label} | ' + ' | '.join(
+          f'{100 * r[method]["rows"]["time"][name] / r[method]["run"]["wall_s"]:.1f} | '
+          f'{r[method]["rows"]["time"][name]:.1f} | {r[method]["rows"]["cpu"][name]:.1f}'
+          for method in METHODS) + ' |')
+    lines.append('| **the process** | ' + ' | '.join(
+        f'100 | {r[method]["run"]["wall_s"]:.1f} | {r[method]["run"]["cpu_s"]:.1f}'
+        for method in METHODS) + ' |')
+    lines.append('')
+  return '\n'.join(lines)
+
 
 def memory_section(result, markdown_dir):
   lines = [f'## {result["date"]}: memory over a run', '', f'`{result["command"]}`', '']
@@ -121,7 +164,6 @@ def memory_section(result, markdown_dir):
         f'{run["rest_growth_mb_per_100k_frames"]:+.0f} MiB per 100k frames over the second '
         'half (least squares).', '', f'![memory]({figure})', '']
   return '\n'.join(lines)
-
 
 
 def append_section(path, text):
