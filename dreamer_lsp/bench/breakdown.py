@@ -78,5 +78,5 @@ def rows(run, split):
     row.update({name: seconds(name) for name in SECTIONS if name not in ('setup', 'update')})
     row['overhead'] = seconds('total') - sum(seconds(name) for name in SECTIONS)
     row['startup'] = seconds('setup') + process - seconds('total')
-    result[kind] = row
+    result[kind] = {name: row[name] for name, _ in ROWS}
   return result
