@@ -144,6 +144,46 @@ class Every:
     return False
 
 
+class Timer:
+  """Wall seconds (time.perf_counter) and CPU seconds (time.process_time: all of the process's
+  threads) per named section. A section's time excludes the sections entered inside it, so the
+  sections add up to at most the total; the rest was spent outside any section."""
+
+  def __init__(self):
+    self._stack = []
+    self._seconds = collections.defaultdict(float)
+    self._mark = self._start = (time.perf_counter(), time.process_time())
+
+  @contextlib.contextmanager
+  def section(self, name):
+    self._charge()
+    self._stack.append(name)
+    try:
+      yield
+    finally:
+      self._charge()
+      self._stack.pop()
+
+  def result(self):
+    """`time/NAME` and `cpu/NAME` of each section entered since the last call, and
+    `time/total` and `cpu/total`, the seconds since the last call; then starts afresh."""
+    self._charge()
+    result = dict(self._seconds)
+    result['time/total'] = self._mark[0] - self._start[0]
+    result['cpu/total'] = self._mark[1] - self._start[1]
+    self._seconds.clear()
+    self._start = self._mark
+    return result
+
+  def _charge(self):
+    """Adds the seconds since the last mark to the innermost open section."""
+    now = (time.perf_counter(), time.process_time())
+    if self._stack:
+      self._seconds[f'time/{self._stack[-1]}'] += now[0] - self._mark[0]
+      self._seconds[f'cpu/{self._stack[-1]}'] += now[1] - self._mark[1]
+    self._mark = now
+
+
 # Episodes ----------------------------------------------------------------------------------------
 
 class EpisodeError(RuntimeError):

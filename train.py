@@ -202,12 +202,15 @@ class Trainer:
     import tools
     from dreamer_lsp import lsp
     c = self.c
+    # Where the wall time goes: time/NAME and cpu/NAME at each log line (tools.Timer).
+    self.timer = tools.Timer()
     try:
       self._prefill()
-      self.agent = lsp.make_agent(c, self.obs_space, self.act_space)
-      self.agent.step.assign(self.step)
-      self.dataset = iter(self.replay.dataset(c.batch_size, self.signature))
-      self.checkpoint = tf.train.Checkpoint(**self.agent.modules())
+      with self.timer.section('setup'):
+        self.agent = lsp.make_agent(c, self.obs_space, self.act_space)
+        self.agent.step.assign(self.step)
+        self.dataset = iter(self.replay.dataset(c.batch_size, self.signature))
+        self.checkpoint = tf.train.Checkpoint(**self.agent.modules())
       self._initialise()
       self.should_train = tools.Every(c.train_every)
       self.should_log = tools.Every(c.log_every)
@@ -239,16 +242,19 @@ class Trainer:
         # Up to the next evaluation, so that a resumed run evaluates where it would have.
         chunk = (min(last + period, c.steps) - self.step) // frames
         try:
-          sim_state = tools.simulate(
-              self._train_policy, self.train_envs, steps=max(chunk, 1) * c.envs,
-              state=sim_state, on_episode=[self._on_train_episode])
+          # `env`: what the sections entered by the policy and the callbacks leave of it.
+          with self.timer.section('env'):
+            sim_state = tools.simulate(
+                self._train_policy, self.train_envs, steps=max(chunk, 1) * c.envs,
+                state=sim_state, on_episode=[self._on_train_episode])
         except tools.EnvError as e:
           if c.env_error == 'stop':
             raise
           sim_state = self._restart_envs(e)
         self._save_checkpoint()
       self._evaluate()
-      self.logger.write()
+      self._log_times()
+      self._write()
     except Interrupted as e:
       self._save_checkpoint()
       raise Interrupted(e.signum, saved=True) from None
@@ -289,9 +295,10 @@ class Trainer:
       self._advance(len(reset))
       return random_policy(obs, reset, state)
 
-    tools.simulate(
-        policy, self.train_envs, steps=max(1, missing // c.action_repeat),
-        on_episode=[self._on_train_episode])
+    with self.timer.section('env'):
+      tools.simulate(
+          policy, self.train_envs, steps=max(1, missing // c.action_repeat),
+          on_episode=[self._on_train_episode])
 
   def _initialise(self):
     """Creates every variable with one update, then restores the run's checkpoint or the
@@ -322,7 +329,7 @@ class Trainer:
       print(f'No checkpoint at step {self.step}: making up its {missed} updates.')
     for _ in range(c.pretrain - 1 + missed):
       self._update()
-    self.logger.write()
+    self._write()
     if missed:
       self._save_checkpoint()
 
@@ -345,10 +352,15 @@ class Trainer:
     return networks
 
   def _update(self, log=True):
-    metrics = self.agent.train(next(self.dataset))
-    if not log:
-      return
-    metrics = {k: float(v) for k, v in metrics.items()}
+    with self.timer.section('replay'):
+      batch = next(self.dataset)
+    # The first two updates create the variables (eagerly), then trace (with jit, compile) it.
+    traced = self.agent.compiled_train.experimental_get_tracing_count()
+    with self.timer.section('update' if traced else 'trace'):
+      metrics = self.agent.train(batch)
+      if not log:
+        return
+      metrics = {k: float(v) for k, v in metrics.items()}
     if all(np.isfinite(v) for v in metrics.values()):
       self.nonfinite = 0
     else:
@@ -368,7 +380,8 @@ class Trainer:
         self._update()
     if self.should_log(self.step):
       self._write_metrics()
-    action, extras, state = self.agent.policy(obs, reset, state, training=True)
+    with self.timer.section('act'):
+      action, extras, state = self.agent.policy(obs, reset, state, training=True)
     self._advance(len(reset))
     self.agent.step.assign(self.step)
     return action, extras, state
@@ -380,13 +393,23 @@ class Trainer:
       self.progress.update(envs * self.c.action_repeat)
 
   def _write_metrics(self):
-    self.logger.scalar('replay_mb', self.replay.nbytes / 2 ** 20)
-    means, rate = self.logger.write_updates()
-    self._postfix(updates_per_s=f'{rate:.1f}')
-    if self.progress.disable:  # Not a terminal (a sweep's log, CI): one line per log.
-      print(f'step {self.step}/{self.c.steps} ' + ' '.join(
-          f'{k}={v:.3g}' for k, v in means.items()
-          if k in ('model_loss', 'actor_loss', 'value_loss', 'intrinsic_reward')), flush=True)
+    with self.timer.section('log'):
+      self.logger.scalar('replay_mb', self.replay.nbytes / 2 ** 20)
+      self._log_times()
+      means, rate = self.logger.write_updates()
+      self._postfix(updates_per_s=f'{rate:.1f}')
+      if self.progress.disable:  # Not a terminal (a sweep's log, CI): one line per log.
+        print(f'step {self.step}/{self.c.steps} ' + ' '.join(
+            f'{k}={v:.3g}' for k, v in means.items()
+            if k in ('model_loss', 'actor_loss', 'value_loss', 'intrinsic_reward')), flush=True)
+
+  def _log_times(self):
+    for name, seconds in self.timer.result().items():
+      self.logger.scalar(name, seconds)
+
+  def _write(self):
+    with self.timer.section('log'):
+      self.logger.write()
 
   def _postfix(self, **values):
     self.postfix.update(values)
@@ -395,8 +418,9 @@ class Trainer:
   def _on_train_episode(self, episode):
     import tools
     c = self.c
-    path = tools.save_episode(self.logdir / 'train_eps', episode)
-    self.replay.add(str(path), episode)
+    with self.timer.section('episodes'):
+      path = tools.save_episode(self.logdir / 'train_eps', episode)
+      self.replay.add(str(path), episode)
     self.disk_bytes += path.stat().st_size
     self.logger.scalar('disk_mb', self.disk_bytes / 2 ** 20)
     self.logger.scalar('train_return', float(episode['reward'].sum()))
@@ -412,13 +436,17 @@ class Trainer:
       self._postfix(train_return=f'{episode["reward"].sum():.1f}')
       if self.should_checkpoint(self.step):
         self._save_checkpoint()
-    self.logger.write()
+    self._write()
 
   def _evaluate(self):
-    import tools
-    c = self.c
     if self.logger.last_step('eval_return') == self.step:  # Evaluated before a resume.
       return
+    with self.timer.section('eval'):
+      self._run_eval_episodes()
+
+  def _run_eval_episodes(self):
+    import tools
+    c = self.c
     frames = []
 
     def policy(obs, reset, state):
@@ -431,10 +459,11 @@ class Trainer:
                   lambda e: tools.save_episode(self.logdir / 'eval_eps', e)]
     tools.simulate(policy, [self.eval_env], episodes=c.eval_episodes, on_episode=on_episode)
     self.logger.scalar('eval_return', np.mean(returns))
-    self._decode_skills()
+    with self.timer.section('skill_r2'):
+      self._decode_skills()
     if frames:
       self.logger.video('eval', np.stack(frames))
-    self.logger.write()
+    self._write()
     self._postfix(eval_return=f'{np.mean(returns):.1f}')
 
   def _decode_skills(self):
@@ -452,11 +481,12 @@ class Trainer:
 
   def _save_checkpoint(self):
     import tools
-    self.logger.write()  # This step's metrics first: a failed or killed save must not lose them.
+    self._write()  # This step's metrics first: a failed or killed save must not lose them.
     start = time.time()
-    tools.save_checkpoint(self.checkpoint, self.logdir / 'checkpoint')
+    with self.timer.section('checkpoint'):
+      tools.save_checkpoint(self.checkpoint, self.logdir / 'checkpoint')
     self.logger.scalar('checkpoint_seconds', time.time() - start)
-    self.logger.write()
+    self._write()
 
 
 if __name__ == '__main__':

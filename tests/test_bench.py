@@ -71,6 +71,39 @@ def test_tiny_benchmark_writes_every_field(tmp_path):
   assert text.index('A section.') < text.index('| debug |') and text.count('\n## ') == 2
 
 
+@pytest.mark.exhaustive
+def test_tiny_profile_accounts_for_the_whole_run(tmp_path):
+  """Real debug runs of 300 frames: every section of train.py's timer shows, and the table's
+  rows add up to the process's wall and CPU time."""
+  from dreamer_lsp.bench import breakdown
+  out, markdown = tmp_path / 'profile.json', tmp_path / 'BENCHMARKS.md'
+  subprocess.run(
+      [sys.executable, '-m', 'dreamer_lsp.bench', '--profile', '--frames', '300', '--configs',
+       'debug', '--repeats', '1', '--out', str(out), '--markdown', str(markdown)],
+      cwd=REPO, check=True, timeout=600)
+  result = json.loads(out.read_text())
+  [run] = result['runs']
+  for method in ('dreamer', 'lsp'):
+    measured = run[method]
+    for name in (*breakdown.SECTIONS, 'total'):
+      assert f'time/{name}' in measured['run']['sections'], (method, name)
+      assert f'cpu/{name}' in measured['run']['sections'], (method, name)
+    rows = measured['rows']
+    assert list(rows['time']) == [name for name, _ in breakdown.ROWS] == list(rows['cpu'])
+    # The time outside the sections is what is left, so it must not be negative.
+    assert all(seconds >= -1e-6 for seconds in rows['time'].values()), rows['time']
+    assert sum(rows['time'].values()) == pytest.approx(measured['run']['wall_s'])
+    assert sum(rows['cpu'].values()) == pytest.approx(measured['run']['cpu_s'])
+    assert rows['time']['model'] > 0 and rows['time']['behaviour'] > 0
+    assert measured['frames_per_s'] > 0 and measured['cpu_s_per_frame'] > 0
+  assert run['dreamer']['rows']['time']['cem'] == 0 < run['lsp']['rows']['time']['cem']
+  text = markdown.read_text()
+  assert text.startswith('# Benchmarks') and '**profile sections**' in text
+  for _, label in breakdown.ROWS:
+    assert f'| {label} |' in text, label
+  assert '--profile --frames 300' in text and 'frames/s' in text
+
+
 # What an update computes; diagnostics such as the actor's entropy may be redefined.
 CHECKED = re.compile(r'.*(_loss|_grad_norm)$|returns|div|intrinsic_reward|skill_pred_logprob|cem_.*')
 
@@ -98,7 +131,7 @@ def test_seeded_updates_are_reproducible_and_match_the_recorded_reference():
 def test_memory_report_measures_growth_beyond_the_replay(tmp_path):
   """A synthetic run whose memory beyond its replay leaks 100 MiB per 100k frames after a
   start-up bump: the report finds the leak, not the replay's growth or the bump."""
-  from dreamer_lsp import bench
+  from dreamer_lsp.bench.__main__ import main
   logdir = tmp_path / 'run'
   logdir.mkdir()
   debug_config('lsp', batch_size=8).save(logdir / 'config.yaml')
@@ -109,7 +142,7 @@ def test_memory_report_measures_growth_beyond_the_replay(tmp_path):
            for s, r, p in zip(steps, rss, replay)]
   (logdir / 'metrics.jsonl').write_text(''.join(json.dumps(x) + '\n' for x in lines))
   markdown, out = tmp_path / 'BENCHMARKS.md', tmp_path / 'memory.json'
-  bench.main(['--memory', str(logdir), '--markdown', str(markdown), '--out', str(out)])
+  main(['--memory', str(logdir), '--markdown', str(markdown), '--out', str(out)])
   [run] = json.loads(out.read_text())['memory']
   assert run['rest_growth_mb_per_100k_frames'] == pytest.approx(100, abs=1)
   assert run['frames'] == 200000 and run['hours'] == pytest.approx(2)

@@ -2,6 +2,7 @@ import errno
 import json
 import os
 import pathlib
+import time
 
 import numpy as np
 import pytest
@@ -156,6 +157,26 @@ def test_logger_resume_drops_later_and_truncated_lines(tmp_path):
 def test_every():
   every = tools.Every(10)
   assert [s for s in range(0, 35, 5) if every(s)] == [0, 10, 20, 30]
+
+
+def test_timer_sections_exclude_the_sections_inside_them():
+  timer = tools.Timer()
+  with timer.section('outer'):
+    time.sleep(0.05)
+    with timer.section('inner'):
+      time.sleep(0.1)
+    with timer.section('inner'):
+      time.sleep(0.1)
+  time.sleep(0.05)  # Outside any section: in the total only.
+  result = timer.result()
+  # Loose upper bounds: a busy machine wakes sleepers late.
+  assert 0.05 <= result['time/outer'] < 0.15 and 0.2 <= result['time/inner'] < 0.3
+  assert result['time/total'] >= 0.3 and result['time/total'] - 0.05 >= (
+      result['time/outer'] + result['time/inner'])
+  assert result['cpu/inner'] < 0.1  # Sleeping takes no CPU.
+  with timer.section('outer'):
+    pass
+  assert set(timer.result()) == {'time/outer', 'cpu/outer', 'time/total', 'cpu/total'}
 
 
 def test_checkpoint_save_after_a_killed_save_with_a_subfolder(tmp_path):
