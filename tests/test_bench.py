@@ -104,6 +104,46 @@ def test_tiny_profile_accounts_for_the_whole_run(tmp_path):
   assert '--profile --frames 300' in text and 'frames/s' in text
 
 
+def test_steady_rate_leaves_out_the_prefill_and_tracing_intervals():
+  from dreamer_lsp.bench import threads
+  # Logs every 100 frames; the first interval holds the prefill, the second the tracing.
+  intervals = [
+      {'step': 100, 'time/total': 1.0, 'cpu/total': 1.0},
+      {'step': 200, 'time/total': 50.0, 'cpu/total': 60.0},
+      {'step': 300, 'time/total': 4.0, 'cpu/total': 6.0},
+      {'step': 400, 'time/total': 6.0, 'cpu/total': 10.0}]
+  rate = threads.steady(intervals, after=200)
+  assert rate['intervals'] == 2
+  assert rate['frames_per_s'] == pytest.approx(200 / 10)
+  assert rate['cpu_s_per_frame'] == pytest.approx(16 / 200)
+  with pytest.raises(ValueError, match='more frames'):
+    threads.steady(intervals, after=400)
+
+
+@pytest.mark.exhaustive
+def test_tiny_thread_settings_time_every_setting(tmp_path):
+  """Real debug runs, one and two at once, at 1 and 2 threads: each gets a steady rate, and two
+  runs together are the sum of their rates."""
+  out, markdown = tmp_path / 'threads.json', tmp_path / 'BENCHMARKS.md'
+  subprocess.run(
+      [sys.executable, '-m', 'dreamer_lsp.bench', '--threads', '--frames', '300', '--configs',
+       'debug', '--out', str(out), '--markdown', str(markdown)],
+      cwd=REPO, check=True, timeout=900)
+  result = json.loads(out.read_text())
+  assert [(r['config'], r['method']) for r in result['runs']] == [
+      ('debug', 'dreamer'), ('debug', 'lsp')]
+  for run in result['runs']:
+    assert [(s['runs'], s['threads']) for s in run['settings']] == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    for setting in run['settings']:
+      assert len(setting['per_run']) == setting['runs']
+      assert all(r['intervals'] >= 1 and r['frames_per_s'] > 0 for r in setting['per_run'])
+      assert setting['together_frames_per_s'] == pytest.approx(
+          sum(r['frames_per_s'] for r in setting['per_run']))
+  text = markdown.read_text()
+  assert '**thread sections**' in text and ': thread settings' in text
+  assert text.count('| debug | lsp |') == 4
+
+
 # What an update computes; diagnostics such as the actor's entropy may be redefined.
 CHECKED = re.compile(r'.*(_loss|_grad_norm)$|returns|div|intrinsic_reward|skill_pred_logprob|cem_.*')
 

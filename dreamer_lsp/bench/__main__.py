@@ -3,6 +3,7 @@
   python -m dreamer_lsp.bench --configs paper cpu --jit false true --markdown BENCHMARKS.md
   python -m dreamer_lsp.bench --memory LOGDIR --markdown BENCHMARKS.md
   python -m dreamer_lsp.bench --profile --frames 20000 --markdown BENCHMARKS.md
+  python -m dreamer_lsp.bench --threads --frames 6000 --markdown BENCHMARKS.md
 
 A config is `paper` (the defaults of configs.yaml) or presets joined by '+' (`cpu`,
 `dmc_vision+cpu`). For each config and jit setting, Dreamer and LSP are measured in their own
@@ -14,7 +15,9 @@ limit and the bytes per stored env step. Timings: median over --repeats after a 
 min and max. `--memory` instead reads a finished train.py run's logged memory, replay size and
 hours, to show whether the process grew beyond its replay over a long run. `--profile` instead
 trains Dreamer and LSP for --frames frames each (features, the config's presets, default `cpu`
-on walker walk) and shows where the wall time of each run went.
+on walker walk) and shows where the wall time of each run went. `--threads` instead trains each
+method for --frames frames under each thread setting (threads per run, alone and two runs side by
+side: what `sweep --workers --threads` chooses between) and gives their steady frames per second.
 """
 import argparse
 import concurrent.futures
@@ -33,6 +36,7 @@ from dreamer_lsp.bench import loop
 from dreamer_lsp.bench import machine
 from dreamer_lsp.bench import markdown
 from dreamer_lsp.bench import memory
+from dreamer_lsp.bench import threads
 from dreamer_lsp.bench import timing
 
 SIM_TASKS = ('dmc_cheetah_run', 'dmc_quadruped_walk', 'quadruped_getup_walk')
@@ -50,14 +54,21 @@ def main(argv=None):
   parser.add_argument('--memory', nargs='+', metavar='LOGDIR', help='report these runs instead')
   parser.add_argument('--profile', action='store_true',
                       help='where the wall time of real train.py runs goes, instead')
-  parser.add_argument('--frames', type=int, default=20000, help='of each --profile run')
+  parser.add_argument('--threads', action='store_true',
+                      help='frames/s of real train.py runs under each thread setting, instead')
+  parser.add_argument('--frames', type=int, default=None,
+                      help='of each --profile run (default 20000) or --threads run (6000)')
   parser.add_argument('--out', type=pathlib.Path)
   parser.add_argument('--markdown', type=pathlib.Path)
   args = parser.parse_args(argv)
   if args.memory:
     return report_memory(args)
-  args.task = args.task or ('dmc_walker_walk' if args.profile else 'dmc_quadruped_walk')
-  default = ['cpu'] if args.profile else ['debug'] if args.tiny else ['paper', 'cpu']
+  if args.profile and args.threads:
+    parser.error('--profile and --threads are two benchmarks: choose one')
+  real_runs = args.profile or args.threads
+  args.task = args.task or ('dmc_walker_walk' if real_runs else 'dmc_quadruped_walk')
+  args.frames = args.frames or (20000 if args.profile else 6000)
+  default = ['cpu'] if real_runs else ['debug'] if args.tiny else ['paper', 'cpu']
   args.configs = args.configs or default
   args.jit = args.jit or ([False] if args.tiny else [False, True])
   args.repeats = args.repeats or (1 if args.tiny else 5)
@@ -66,6 +77,9 @@ def main(argv=None):
   if args.profile:
     result = profile(args)
     text = markdown.profile_section(result)
+  elif args.threads:
+    result = thread_settings(args)
+    text = markdown.threads_section(result)
   else:
     result = run(args)
     text = markdown.bench_section(result)
@@ -152,6 +166,21 @@ def profile(args):
           cpu_s_per_frame=trained["cpu_s"] / args.frames)
       print(json.dumps(entry[method]['rows']), flush=True)
     result['runs'].append(entry)
+  result['machine']['load_average_end'] = os.getloadavg()
+  return result
+
+
+def thread_settings(args):
+  """For each config and method, train.py runs under each thread setting (threads.py)."""
+  result = _started(args, frames=args.frames)
+  result['runs'] = []
+  for name in args.configs:
+    presets = ['dmc_proprio', *_presets(name)]
+    for method in agent.METHODS:
+      print(f'{name} {method}: {args.frames} frames under each thread setting ...', flush=True)
+      settings = threads.threads(presets, method, args.task, args.frames)
+      result['runs'].append(dict(config=name, method=method, settings=settings))
+      print(json.dumps(settings), flush=True)
   result['machine']['load_average_end'] = os.getloadavg()
   return result
 

@@ -37,16 +37,18 @@ ROWS = (
     ('startup', 'start-up and exit (imports, envs, agent, plot)'))
 
 
-def train(presets, method, task, frames):
-  """train.py for `frames` frames in a temp logdir: its sections' seconds summed over the run,
-  its process's wall and CPU seconds, and the 1-minute load average at each of its log lines."""
+def train(presets, method, task, frames, flags=(), env=None):
+  """train.py for `frames` frames in a temp logdir (with more `flags`, in the environment `env`):
+  its sections' seconds summed over the run and each log interval's (`intervals`: the step it
+  ended at and its sections), its process's wall and CPU seconds, and the 1-minute load average
+  at each of its log lines."""
   with tempfile.TemporaryDirectory() as logdir:
     command = [
         sys.executable, 'train.py', '--configs', *presets, method, '--task', task,
-        '--logdir', logdir, '--steps', str(frames)]
+        '--logdir', logdir, '--steps', str(frames), *flags]
     start = time.perf_counter()
     process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines, loads = [], [os.getloadavg()[0]]
     for line in process.stdout:
       lines.append(line)
@@ -56,13 +58,17 @@ def train(presets, method, task, frames):
     wall = time.perf_counter() - start
     if status:
       raise RuntimeError(f'{shlex.join(command)} failed:\n{"".join(lines[-30:])}')
-    sections = collections.defaultdict(float)
+    sections, intervals = collections.defaultdict(float), []
     for line in (pathlib.Path(logdir) / 'metrics.jsonl').read_text().splitlines():
-      for key, value in json.loads(line).items():
-        if key.startswith(('time/', 'cpu/')):
-          sections[key] += value
+      record = json.loads(line)
+      timed = {k: v for k, v in record.items() if k.startswith(('time/', 'cpu/'))}
+      if timed:
+        intervals.append(dict(step=record['step'], **timed))
+      for key, value in timed.items():
+        sections[key] += value
   return dict(
       wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, sections=dict(sections),
+      intervals=intervals,
       load_average=timing.stats(loads), command=shlex.join(command[1:]).replace(logdir, 'LOGDIR'))
 
 

@@ -43,6 +43,10 @@ benchmark's own process counts: up to the number of cores).
   The update is one graph: its split into world model, training CEM and behaviour applies the
   shares of `model s` and `CEM s` in `update s`, measured on a random batch just before the run.
   Shares are what a busy machine leaves comparable; seconds grow with the load.
+- **thread sections** (`--threads`): real train.py runs of each method, one or two started
+  together, with `OMP_NUM_THREADS` and `TF_NUM_INTRAOP_THREADS` (what `sweep --threads` sets) at
+  1 or 2; **frames/s** per run and of all runs **together**, over the log intervals after the
+  prefill and the first updates' tracing (train.py's own timer), and **CPU s/frame**.
 - **jit update / act**: whether the update and the policy are compiled with XLA: `--jit` sets
   the update's; acting follows the config's `jit_policy` (true unless a preset turns it off), as
   in train.py. (In sections with a single jit column, it set both.)
@@ -145,6 +149,29 @@ def profile_section(result):
         f'100 | {r[method]["run"]["wall_s"]:.1f} | {r[method]["run"]["cpu_s"]:.1f}'
         for method in METHODS) + ' |')
     lines.append('')
+  return '\n'.join(lines)
+
+
+def threads_section(result):
+  m = result['machine']
+  load = lambda key: ', '.join(f'{x:.1f}' for x in m[key])
+  lines = [
+      f'## {result["date"]}: thread settings', '',
+      f'{m["nproc"]} cores, {m["cpu"]}, TensorFlow {m["tf_version"]}, Python {m["python"]}; '
+      f'load average {load("load_average_start")} at the start, {load("load_average_end")} '
+      'at the end.', '',
+      f'`{result["command"]}` at commit {result["commit"]}', '',
+      f'Task `{result["task"]}`, {result["frames"]} frames per run.', '',
+      '| config | method | runs at once | threads per run | frames/s per run | frames/s together '
+      '| CPU s/frame | max load |',
+      '|' + ' --- |' * 8]
+  for r in result['runs']:
+    for s in r['settings']:
+      lines.append(
+          f'| {r["config"]} | {r["method"]} | {s["runs"]} | {s["threads"]} | '
+          f'{_spread(s["frames_per_s"])} | {s["together_frames_per_s"]:.3g} | '
+          f'{_spread(s["cpu_s_per_frame"])} | {s["load_average"]:.1f} |')
+  lines.append('')
   return '\n'.join(lines)
 
 
