@@ -1,10 +1,11 @@
 """Compare the methods of a sweep: scores with 95% confidence intervals over seeds, the probability
 of improvement over a baseline, and the learning curves of every seed.
 
-  python -m dreamer_lsp.report SWEEP_ROOT [--out DIR] [--metrics eval_return train_return
+  python -m dreamer_lsp.report SWEEP_ROOT [MORE_ROOTS ...] [--out DIR] [--metrics eval_return train_return
       skill_mi skill_r2 skill_spread] [--groups NAME=SEEDS ...] [--baseline dreamer]
       [--bins 50] [--reps 2000]
 
+Several roots (or subdirectories of one, e.g. ROOT/TASK) are reported together, as one sweep.
 Writes DIR/report.md (DIR defaults to SWEEP_ROOT/report) and DIR/METRIC.png for every metric
 that the runs record. The skill metrics only exist for skill agents (docs/skills.md says what
 each can show): `skill_mi`, the mutual information bound of Sec. 3.2 in nats, on the model's
@@ -76,11 +77,12 @@ def group_of(seed, groups):
   return next((name for name, seeds in groups.items() if seed in seeds), 'other')
 
 
-def load_runs_info(root, groups):
-  """One row per run under root, indexed by logdir: its labels, seed group, configured and
+def load_runs_info(roots, groups):
+  """One row per run under the roots, indexed by logdir: its labels, seed group, configured and
   reached steps, whether it finished, its eval episodes and code."""
   rows = []
-  for logdir in plot.find_logdirs([root]):
+  for logdir in plot.find_logdirs(roots):
+    root = next(root for root in roots if logdir.is_relative_to(root))
     config, labels = plot.run_labels(logdir)
     if 'steps' not in config:
       raise ValueError(f'{logdir / "config.yaml"} has no steps.')
@@ -92,7 +94,11 @@ def load_runs_info(root, groups):
         code=code_label(logdir)))
   columns = ['task', 'method', 'seed', 'logdir', 'run', 'group', 'steps', 'reached', 'finished',
              'episodes', 'code']
-  return pd.DataFrame(rows, columns=columns).set_index('logdir', drop=False)
+  info = pd.DataFrame(rows, columns=columns).set_index('logdir', drop=False)
+  twice = info[info.duplicated(['task', 'method', 'seed'], keep=False)]
+  if not twice.empty:
+    raise ValueError('Two runs of the same task, method and seed: ' + ', '.join(twice.logdir))
+  return info
 
 
 def scores(runs, info):
@@ -270,15 +276,19 @@ def header(info, baseline, reps):
   return lines
 
 
-def report(root, out, metrics=METRICS, bins=50, groups=None, baseline='dreamer', reps=2000):
-  """Write out/report.md and a figure per metric; returns the scores of every finished run."""
-  root, out = pathlib.Path(root), pathlib.Path(out)
-  info = load_runs_info(root, groups)
-  lines = [f'# {root.resolve().name}', '', *header(info, baseline, reps)]
+def report(roots, out, metrics=METRICS, bins=50, groups=None, baseline='dreamer', reps=2000):
+  """Write out/report.md and a figure per metric from the runs under `roots` (a directory or a
+  list of them); returns the scores of every finished run."""
+  roots = [pathlib.Path(roots)] if isinstance(roots, (str, os.PathLike)) else list(
+      map(pathlib.Path, roots))
+  out = pathlib.Path(out)
+  info = load_runs_info(roots, groups)
+  lines = [f'# {" + ".join(root.resolve().name for root in roots)}', '',
+           *header(info, baseline, reps)]
   results = {}
 
   def finished(metric):
-    runs = plot.load_runs([root], metric)
+    runs = plot.load_runs(roots, metric)
     runs = runs[runs.logdir.map(info.finished).astype(bool)]
     if groups:  # A panel per task and seed group.
       runs = runs.assign(task=runs.task + ' (' + runs.logdir.map(info.group) + ' seeds)')
@@ -304,7 +314,8 @@ def report(root, out, metrics=METRICS, bins=50, groups=None, baseline='dreamer',
   if not results:
     unfinished = (~info.finished).sum()
     note = f' ({unfinished} unfinished runs left out)' if unfinished else ''
-    raise ValueError(f'No runs with any of {list(metrics)} found in {root}{note}.')
+    raise ValueError(
+        f'No runs with any of {list(metrics)} found in {", ".join(map(str, roots))}{note}.')
   lines += runs_section(info, groups)
   (out / 'report.md').write_text('\n'.join(lines))
   return results
@@ -323,7 +334,7 @@ def main(argv=None):
   parser = argparse.ArgumentParser(
       'python -m dreamer_lsp.report', description=__doc__,
       formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('root', type=pathlib.Path)
+  parser.add_argument('roots', nargs='+', type=pathlib.Path, metavar='root')
   parser.add_argument('--out', type=pathlib.Path)
   parser.add_argument('--metrics', nargs='+', default=list(METRICS))
   parser.add_argument('--groups', nargs='+', type=parse_group, default=[], metavar='NAME=SEEDS')
@@ -331,9 +342,9 @@ def main(argv=None):
   parser.add_argument('--bins', type=int, default=50)
   parser.add_argument('--reps', type=int, default=2000, help='bootstrap resamples')
   args = parser.parse_args(argv)
-  out = args.out or args.root / 'report'
+  out = args.out or args.roots[0] / 'report'
   code = plot.exit_code(
-      report, args.root, out, args.metrics, args.bins, dict(args.groups), args.baseline,
+      report, args.roots, out, args.metrics, args.bins, dict(args.groups), args.baseline,
       args.reps)
   if code == 0:
     print(f'Wrote {out / "report.md"}')

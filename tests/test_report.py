@@ -173,3 +173,22 @@ def test_runs_of_different_code_are_flagged(tmp_path):
   text = (tmp_path / 'report/report.md').read_text()
   assert row(text, 'walk', 'lsp').endswith('| 1111111 |')
   assert '- Seed group all: all its runs ran on commit 1111111, clean.' in text
+
+
+def test_several_roots_are_one_sweep_and_a_cell_in_two_of_them_is_refused(tmp_path):
+  """A settle sweep's runs beside a task directory of the main results: one report."""
+  write_run(tmp_path / 'settle', 'walk', 'lsp_noise0.3', 0, 3.0)
+  write_run(tmp_path / 'results', 'walk', 'lsp', 0, 2.0)
+  write_run(tmp_path / 'results', 'run', 'lsp', 0, 5.0)  # Another task: not asked for.
+  results = report.report(
+      [tmp_path / 'settle', tmp_path / 'results/walk'], tmp_path / 'report',
+      metrics=['eval_return'])
+  finals = results['eval_return'].set_index('method').final
+  assert dict(finals) == {'lsp': 2.0, 'lsp_noise0.3': 3.0}
+  text = (tmp_path / 'report/report.md').read_text()
+  assert text.startswith('# settle + walk') and 'walk/lsp_noise0.3/seed0' in text
+  write_run(tmp_path / 'again', 'walk', 'lsp', 0, 2.5)
+  assert report.main([
+      str(tmp_path / 'results'), str(tmp_path / 'again'), '--out', str(tmp_path / 'r2')]) != 0
+  with pytest.raises(ValueError, match='same task, method and seed'):
+    report.report([tmp_path / 'results', tmp_path / 'again'], tmp_path / 'r2')
