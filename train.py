@@ -454,11 +454,15 @@ class Trainer:
         frames.append(self.eval_env.render())
       return self.agent.policy(obs, reset, state, training=False)
 
-    returns = []
+    returns, successes = [], []
     on_episode = [lambda e: returns.append(float(e['reward'].sum())),
                   lambda e: tools.save_episode(self.logdir / 'eval_eps', e)]
+    if c.task in envs.SUCCESS:
+      on_episode.append(lambda e: successes.append(envs.succeeded(c.task, e)))
     tools.simulate(policy, [self.eval_env], episodes=c.eval_episodes, on_episode=on_episode)
     self.logger.scalar('eval_return', np.mean(returns))
+    if successes:
+      self.logger.scalar('eval_success', np.mean(successes))
     with self.timer.section('skill_r2'):
       self._decode_skills()
     if frames:

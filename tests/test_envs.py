@@ -103,6 +103,18 @@ def test_cove_reward_is_sparse():
   assert rewards.sparse_goal(at_goal) == 1
 
 
+def test_a_cove_episode_succeeds_when_it_reaches_the_goal_once():
+  env = make_env('quadruped_cove', time_limit=60, action_repeat=2)
+  episode, _ = rollout(env)
+  assert not rewards.succeeded('quadruped_cove', episode)
+  at_goal = {k: np.array(v) for k, v in episode.items()}
+  at_goal['log_root_pos'][30, 1, :2] = at_goal['log_goal'][30, 1]  # One simulator step there.
+  assert rewards.succeeded('quadruped_cove', at_goal)
+  # The sparse reward is success: an episode's return is positive exactly when it succeeded.
+  assert relabel('quadruped_cove', at_goal).sum() > 0 == relabel('quadruped_cove', episode).sum()
+  assert set(rewards.SUCCESS) <= set(rewards.REWARDS) and 'quadruped_walk' not in rewards.SUCCESS
+
+
 def test_reach_reward_rises_towards_goal():
   goal = np.array([6.0, 0.0])
   log = {

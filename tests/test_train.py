@@ -8,6 +8,8 @@ import time
 import numpy as np
 import pytest
 
+import tools
+from dreamer_lsp import envs
 from dreamer_lsp import logdir as logdir_lib
 from conftest import read_metrics, run_train, saved_episodes, start_train
 from scripts.random_return import random_returns
@@ -137,3 +139,20 @@ def test_mixed_precision_runs(tmp_path):
   assert process.returncode == 0, output
   losses = [m['model_loss'] for m in read_metrics(tmp_path) if 'model_loss' in m]
   assert losses and all(np.isfinite(losses))
+
+
+@pytest.mark.slow
+def test_a_goal_task_logs_the_share_of_eval_episodes_that_reached_the_goal(
+    tmp_path, finished_lsp_run):
+  result = run_train(
+      tmp_path, '--configs', 'debug', 'dreamer', '--task', 'quadruped_cove', '--steps', '80',
+      '--prefill', '40', '--time_limit', '40', '--eval_every', '80', '--eval_episodes', '3')
+  assert result.returncode == 0, result.stderr
+  evaluations = [m for m in read_metrics(tmp_path) if 'eval_return' in m]
+  assert len(evaluations) == 2 and evaluations[-1]['step'] == 80
+  episodes = tools.load_episodes(tmp_path / 'eval_eps')
+  assert len(episodes) == 6
+  reached = [envs.succeeded('quadruped_cove', episode) for episode in episodes.values()]
+  assert np.mean([m['eval_success'] for m in evaluations]) == pytest.approx(np.mean(reached))
+  # Tasks without a goal log no success.
+  assert all('eval_success' not in m for m in read_metrics(finished_lsp_run))

@@ -66,6 +66,28 @@ REWARDS = {
 }
 
 
+def reached_goal(log):
+  """Within the goal radius, upright or not."""
+  return _distance(log) < GOAL_RADIUS
+
+
+# The goal tasks: an episode succeeds once the quadruped is at the goal at any simulator step
+# (Fig. 9's "reaches the goal"; the cove's sparse reward is this, so its return can't tell how
+# many episodes got there from how long they stayed).
+SUCCESS = {
+    'quadruped_cove': reached_goal,
+    'quadruped_obstacles': reached_goal,
+    'quadruped_reach': reached_goal,
+    'quadruped_reach_upright': reached_goal,
+}
+
+
+def succeeded(task, episode):
+  """Whether a stored episode of a goal task (one of SUCCESS) reached its goal."""
+  log = {k: np.asarray(v) for k, v in episode.items() if k.startswith('log_')}
+  return bool(np.any(SUCCESS[task](log)))
+
+
 def relabel(task, episode):
   """Rewards of `task` for a stored episode, shape (T,), matching what the env returned.
 
