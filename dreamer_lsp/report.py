@@ -3,7 +3,7 @@ of improvement over a baseline, and the learning curves of every seed.
 
   python -m dreamer_lsp.report SWEEP_ROOT [MORE_ROOTS ...] [--out DIR] [--metrics eval_return train_return
       skill_mi skill_r2 skill_spread] [--groups NAME=SEEDS ...] [--baseline dreamer]
-      [--bins 50] [--reps 2000]
+      [--bins 50] [--reps 2000] [--thresholds 0.25 0.5] [--success 0.5] [--random-file JSONL]
 
 Several roots (or subdirectories of one, e.g. ROOT/TASK) are reported together, as one sweep.
 Writes DIR/report.md (DIR defaults to SWEEP_ROOT/report) and DIR/METRIC.png for every metric
@@ -32,6 +32,17 @@ where both have finished runs, with its 95% interval.
 panels; without it all seeds form one group, and with it seeds of no group form `other`. The
 report lists the code of every run (its code.jsonl: the commit and whether the tree was dirty,
 at each start) and marks with ⚠ every row that pools runs of different or unverifiable code.
+
+Frames to threshold (thresholds.py; the transfer campaign's measure, docs/results/transfer), over
+the finished runs of each task, seed groups pooled: `--thresholds 0.25 0.5` sets return thresholds
+at those fractions of the task's best final eval_return, and `--success 0.5` one at that
+eval_success (the share of eval episodes that reached the goal, logged on goal tasks). Each run's
+frames to a threshold are the step of its first evaluation at or above it, or "not reached by N
+frames" (N its last evaluated step); over seeds, the mean when every seed reached it, else how
+many did and their frames. `--random-file` takes scripts/random_return.py's JSON lines: where no
+run's final ends above the random return of its env task, the task's return thresholds are not
+computed ("inconclusive: nothing learned above random"); without the file that is not checked,
+and the report says so. Without `--thresholds` and `--success` the section is left out.
 """
 import argparse
 import collections
@@ -47,6 +58,7 @@ from rliable import metrics as rly_metrics
 
 from dreamer_lsp import logdir as logdir_lib
 from dreamer_lsp import plot
+from dreamer_lsp import thresholds as thresholds_lib
 
 METRICS = ('eval_return', 'train_return', 'skill_mi', 'skill_r2', 'skill_spread')
 FINAL = 0.9  # The final is the mean over the steps from FINAL × the configured steps on.
@@ -78,8 +90,8 @@ def group_of(seed, groups):
 
 
 def load_runs_info(roots, groups):
-  """One row per run under the roots, indexed by logdir: its labels, seed group, configured and
-  reached steps, whether it finished, its eval episodes and code."""
+  """One row per run under the roots, indexed by logdir: its labels, the env task of its config,
+  seed group, configured and reached steps, whether it finished, its eval episodes and code."""
   rows = []
   for logdir in plot.find_logdirs(roots):
     root = next(root for root in roots if logdir.is_relative_to(root))
@@ -88,12 +100,12 @@ def load_runs_info(roots, groups):
       raise ValueError(f'{logdir / "config.yaml"} has no steps.')
     reached = logdir_lib.last_logged_step(logdir) or 0
     rows.append(dict(
-        **labels, logdir=str(logdir), run=os.path.relpath(logdir, root),
+        **labels, env=config['task'], logdir=str(logdir), run=os.path.relpath(logdir, root),
         group=group_of(labels['seed'], groups), steps=config['steps'], reached=reached,
         finished=reached >= config['steps'], episodes=config.get('eval_episodes', '—'),
         code=code_label(logdir)))
-  columns = ['task', 'method', 'seed', 'logdir', 'run', 'group', 'steps', 'reached', 'finished',
-             'episodes', 'code']
+  columns = ['task', 'method', 'seed', 'env', 'logdir', 'run', 'group', 'steps', 'reached',
+             'finished', 'episodes', 'code']
   info = pd.DataFrame(rows, columns=columns).set_index('logdir', drop=False)
   twice = info[info.duplicated(['task', 'method', 'seed'], keep=False)]
   if not twice.empty:
@@ -115,7 +127,8 @@ def scores(runs, info):
         info.loc[logdir], final=values[window].mean() if window.any() else np.nan,
         final_at=', '.join(f'{step:,.0f}' for step in steps[window]),
         auc=np.trapezoid(values, steps) / span if span else values.mean()))
-  return pd.DataFrame(rows).sort_values(['task', 'method', 'seed'])
+  columns = [*info.columns, 'final', 'final_at', 'auc']
+  return pd.DataFrame(rows, columns=columns).sort_values(['task', 'method', 'seed'])
 
 
 def bootstrap(scores, function, reps):
@@ -276,9 +289,25 @@ def header(info, baseline, reps):
   return lines
 
 
-def report(roots, out, metrics=METRICS, bins=50, groups=None, baseline='dreamer', reps=2000):
+def finished_runs(roots, metric, info):
+  runs = plot.load_runs(roots, metric)
+  return runs[runs.logdir.map(info.finished).astype(bool)]
+
+
+def thresholds_section(roots, info, fractions, success, random):
+  """Frames to threshold (thresholds.py) of the finished runs, every seed group together."""
+  returns = finished_runs(roots, 'eval_return', info)
+  return thresholds_lib.section(
+      returns, scores(returns, info), finished_runs(roots, 'eval_success', info), info,
+      fractions, success, random)
+
+
+def report(roots, out, metrics=METRICS, bins=50, groups=None, baseline='dreamer', reps=2000,
+           thresholds=(), success=None, random=None):
   """Write out/report.md and a figure per metric from the runs under `roots` (a directory or a
-  list of them); returns the scores of every finished run."""
+  list of them); returns the scores of every finished run. With `thresholds` (fractions of the
+  best final eval_return) or `success` (an eval_success), report.md also gives each run's frames
+  to them; `random` maps env tasks to the return of random actions."""
   roots = [pathlib.Path(roots)] if isinstance(roots, (str, os.PathLike)) else list(
       map(pathlib.Path, roots))
   out = pathlib.Path(out)
@@ -288,8 +317,7 @@ def report(roots, out, metrics=METRICS, bins=50, groups=None, baseline='dreamer'
   results = {}
 
   def finished(metric):
-    runs = plot.load_runs(roots, metric)
-    runs = runs[runs.logdir.map(info.finished).astype(bool)]
+    runs = finished_runs(roots, metric, info)
     if groups:  # A panel per task and seed group.
       runs = runs.assign(task=runs.task + ' (' + runs.logdir.map(info.group) + ' seeds)')
     return runs
@@ -316,6 +344,8 @@ def report(roots, out, metrics=METRICS, bins=50, groups=None, baseline='dreamer'
     note = f' ({unfinished} unfinished runs left out)' if unfinished else ''
     raise ValueError(
         f'No runs with any of {list(metrics)} found in {", ".join(map(str, roots))}{note}.')
+  if thresholds or success is not None:
+    lines += thresholds_section(roots, info, thresholds, success, random)
   lines += runs_section(info, groups)
   (out / 'report.md').write_text('\n'.join(lines))
   return results
@@ -341,11 +371,19 @@ def main(argv=None):
   parser.add_argument('--baseline', default='dreamer')
   parser.add_argument('--bins', type=int, default=50)
   parser.add_argument('--reps', type=int, default=2000, help='bootstrap resamples')
+  parser.add_argument('--thresholds', nargs='+', type=float, default=[], metavar='FRACTION')
+  parser.add_argument('--success', type=float)
+  parser.add_argument('--random-file', type=pathlib.Path, metavar='JSONL')
   args = parser.parse_args(argv)
   out = args.out or args.roots[0] / 'report'
-  code = plot.exit_code(
-      report, args.roots, out, args.metrics, args.bins, dict(args.groups), args.baseline,
-      args.reps)
+
+  def run():  # Within exit_code: a missing or bad random file is one line too.
+    random = thresholds_lib.load_random(args.random_file) if args.random_file else {}
+    report(
+        args.roots, out, args.metrics, args.bins, dict(args.groups), args.baseline, args.reps,
+        args.thresholds, args.success, random)
+
+  code = plot.exit_code(run)
   if code == 0:
     print(f'Wrote {out / "report.md"}')
   return code
