@@ -35,10 +35,12 @@ and `logdir` are the sweep's own: refused in grid, overrides and entries), and e
 config as train.py checks it (presets, keys, tasks, values and their ranges); a mistake exits
 with code 2. `--collect DEST` trains nothing: it copies each
 finished run's config.yaml, metrics.jsonl and labels.yaml to the same place under DEST, what a
-committed result needs (docs/results/runs), without episodes or checkpoints. `--collected DEST`
-counts the runs collected there as done, so that a campaign whose results are committed can be
-filled in on another machine. `--only method=dreamer seed=2,3` trains a part of a sweep (the
-fields are task, method, seed and the grid's keys). Runs start seed by seed.
+committed result needs (docs/results/runs), without episodes or checkpoints; and where the
+episodes log the quadruped's position, writes root_paths.npz there, the paths of their first
+40k frames (Fig. 8, dreamer_lsp.root_paths). `--collected DEST` counts the runs collected there
+as done, so that a campaign whose results are committed can be filled in on another machine.
+`--only method=dreamer seed=2,3` trains a part of a sweep (the fields are task, method, seed and
+the grid's keys). Runs start seed by seed.
 
 Locally, --workers runs (default: cores // --threads) train at once with --threads threads each.
 With --ray ADDRESS ('auto', 'ray://HEAD:10001', or 'local' to start Ray here), every run is a Ray
@@ -202,15 +204,21 @@ def check(runs, root):
 
 
 def collect(runs, root, dest):
-  """Copies RESULT_FILES of every finished run to the same path under `dest`."""
+  """Copies RESULT_FILES of every finished run to the same path under `dest`, and writes the
+  root paths of its first frames where its episodes log them (dreamer_lsp.root_paths)."""
+  from dreamer_lsp import root_paths  # Imports matplotlib and pandas, which launching runs needs not.
   done = [run for run in runs if (run.logdir / 'done').exists()]
+  paths = 0
   for run in done:
     target = dest / run.logdir.relative_to(root)
     target.mkdir(parents=True, exist_ok=True)
     for name in RESULT_FILES:
       if (run.logdir / name).exists():  # Runs made before code.jsonl existed have none.
         shutil.copy2(run.logdir / name, target / name)
-  print(f'Copied {len(done)} finished runs of {len(runs)} to {dest}.')
+    paths += root_paths.collect(run.logdir, target)  # Fig. 8's paths, without the episodes.
+  print(f'Copied {len(done)} finished runs of {len(runs)} to {dest}' + (
+      f', {paths} with the root paths of their first {root_paths.FRAMES} frames '
+      f'({root_paths.FILENAME}).' if paths else '.'))
   return 0
 
 
