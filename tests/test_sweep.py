@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from ruamel.yaml import YAML
 
@@ -120,7 +121,9 @@ COMMITTED = {
     'docs/skills/runs/skills_point_reach': ['skills_point_reach'],
     'docs/skills/runs/skills_walker': ['skills_walker'],
     'docs/results/runs': ['cpu_results', 'campaign'],
-    'docs/results/transfer/pilot/runs': ['transfer_pilot']}
+    'docs/results/transfer/pilot/runs': ['transfer_pilot'],
+    'docs/results/transfer/source_runs': ['transfer_cpu_source'],
+    'docs/results/transfer/runs': ['transfer_cpu']}
 
 
 def test_committed_runs_are_what_their_sweep_files_run():
@@ -271,6 +274,33 @@ def test_collect_copies_the_result_files_of_finished_runs(fake, tmp_path, capsys
   copied = sorted(p.relative_to(dest).as_posix() for p in dest.rglob('*') if p.is_file())
   assert copied == [f'point_reach/lsp/seed0/{name}' for name in sorted(sweep.RESULT_FILES)]
   assert (dest / 'point_reach/lsp/seed0/metrics.jsonl').read_text() == 'metrics.jsonl of the run\n'
+
+
+def test_collect_keeps_what_a_transfer_reads_under_the_size_limit(
+    fake, tmp_path, capsys, monkeypatch):
+  path, cmd = fake
+  root, dest = tmp_path / 'root', tmp_path / 'results'
+  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
+  small, large = root / 'point_reach/lsp/seed0', root / 'point_reach/dreamer/seed0'
+  for run, size in ((small, 100), (large, 1000)):
+    (run / 'checkpoint.old').mkdir()  # A save killed between its renames: .old is complete.
+    (run / 'checkpoint.old/variables.index').write_bytes(b'i' * size)
+    (run / 'train_eps').mkdir()
+    np.savez(run / 'train_eps/episode.npz', reward=np.arange(size, dtype=np.float64))
+  monkeypatch.setattr(sweep, 'KEEP_LIMIT_MB', 4000 / 2 ** 20)
+  capsys.readouterr()
+  args = [str(path), '--root', str(root), '--collect', str(dest), '--keep', 'checkpoint', 'train_eps']
+  assert sweep.main(args) == 0
+  out = capsys.readouterr().out
+  assert 'Kept checkpoint, train_eps of 1 runs.' in out
+  assert f'Not kept: checkpoint, train_eps of {large} hold over' in out
+  kept = dest / 'point_reach/lsp/seed0'
+  assert (kept / 'checkpoint/variables.index').read_bytes() == b'i' * 100
+  assert (np.load(kept / 'train_eps/episode.npz')['reward'] == np.arange(100)).all()
+  assert not (dest / 'point_reach/dreamer/seed0/checkpoint').exists()
+  assert (dest / 'point_reach/dreamer/seed0/labels.yaml').exists()  # The results are collected.
+  assert sweep.main([str(path), '--root', str(root), '--keep', 'checkpoint']) == 2
+  assert '--keep goes with --collect' in capsys.readouterr().err
 
 
 def test_runs_collected_elsewhere_count_as_done(fake, tmp_path, capsys):

@@ -1,6 +1,7 @@
 """Transfer through relabeled replay (Walk -> Reach), the skill noise of Sec. 3.2, and a frozen
 policy's need for a source run."""
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -11,24 +12,31 @@ import train
 from conftest import debug_config, run_train
 from dreamer_lsp import envs
 from dreamer_lsp import lsp
+from dreamer_lsp import sweep
 
 
 @pytest.mark.slow
 def test_relabeled_source_episodes_join_the_replay_but_not_the_step_count(
     finished_lsp_run, tmp_path):
-  source = finished_lsp_run
-  result = run_train(tmp_path, '--configs', 'debug', 'lsp', '--steps', '150',
+  """The source is a collected copy (sweep --collect --keep checkpoint train_eps): what a
+  committed source holds is all that a transfer reads."""
+  source = tmp_path / 'collected'
+  source.mkdir()
+  shutil.copy2(finished_lsp_run / 'config.yaml', source)
+  assert sweep._keep(finished_lsp_run, source, ('checkpoint', 'train_eps'))
+  target = tmp_path / 'target'
+  result = run_train(target, '--configs', 'debug', 'lsp', '--steps', '150',
                      '--transfer_from', str(source), '--relabel_from', str(source))
   assert result.returncode == 0, result.stderr
   assert 'Initialised the networks from' in result.stdout
   originals = tools.load_episodes(source / 'train_eps')
-  relabeled = tools.load_episodes(tmp_path / 'relabeled_eps')
+  relabeled = tools.load_episodes(target / 'relabeled_eps')
   assert len(relabeled) == len(originals) == 12
   for episode in relabeled.values():
     np.testing.assert_allclose(episode['reward'], envs.relabel('point_reach', episode))
   # The target's own steps start at 0: 150 steps of its own, 3 episodes.
-  assert len(list((tmp_path / 'train_eps').glob('*.npz'))) == 3
-  metrics = [json.loads(line) for line in (tmp_path / 'metrics.jsonl').read_text().splitlines()]
+  assert len(list((target / 'train_eps').glob('*.npz'))) == 3
+  metrics = [json.loads(line) for line in (target / 'metrics.jsonl').read_text().splitlines()]
   assert [m['step'] for m in metrics if 'train_return' in m] == [50, 100, 150]
 
 
