@@ -18,14 +18,17 @@ A sweep file (see sweeps/) crosses tasks, methods, grid values and seeds:
   grid: {plan_horizon: [10, 20]} # every combination of values (optional)
   exclude:                       # runs to leave out, matched on task, method, seed, grid (optional)
     - {task: cheetah_pixels, method: dreamer}
+  vars: {sources: logdir/source} # names for {placeholders} only, not flags (optional; a task's
+                                 # or method's entry may set its own: method, task, top level)
 
 A run trains in ROOT/TASK/METHOD[,KEY=VALUE...]/seedS (ROOT: logdir/SWEEP_NAME in the repo) with
 its output appended to stdout.log there, and the names the sweep gave it in labels.yaml, which the
 plots use. Presets go to --configs in the order task, method, sweep configs (later ones win, so a
 sweep's `debug` shrinks every method); flags in the order overrides, task, method, grid, and a
 null flag is left out (`task: null` where a preset sets the task). Text flags may name the run's
-task, method, seed, grid values and other flags in braces, e.g. for transfer (paper_transfer.yaml):
-`transfer_from: logdir/source/{task}/{method}/seed{seed}` and `relabel_from: '{transfer_from}'`.
+task, method, seed, grid values, `vars` and other flags in braces, e.g. for transfer
+(paper_transfer.yaml): `transfer_from: logdir/source/{task}/{method}/seed{seed}` and
+`relabel_from: '{transfer_from}'`.
 `--smoke` first checks that a sweep runs at all: every task and every method once at `debug`
 sizes, 100 steps each (give it its own --root). Runs with a `done` file are skipped, unless the
 sweep asks for more steps than they finished (then it names them and trains them further); the
@@ -70,7 +73,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 # The keys of a sweep file and the YAML types their values may have.
 KEYS = {
     'configs': (list,), 'methods': (list, dict), 'tasks': (list, dict), 'seeds': (list,),
-    'overrides': (dict,), 'grid': (dict,), 'exclude': (list,)}
+    'overrides': (dict,), 'grid': (dict,), 'exclude': (list,), 'vars': (dict,)}
 REQUIRED = ('methods', 'tasks', 'seeds')
 # Flags that the sweep sets itself, for each run: a sweep file that gave them would be ignored.
 OWN_FLAGS = {
@@ -115,9 +118,10 @@ def expand(sweep, root):
     flags = {
         **(sweep.get('overrides') or {}), **task_spec, **method_spec, **point,
         'seed': seed, 'logdir': logdir}
-    del flags['configs']
+    del flags['configs'], flags['vars']
+    names = {**(sweep.get('vars') or {}), **task_spec['vars'], **method_spec['vars']}
     for _ in range(2):  # Twice, so that a flag can name another flag that names fields.
-      flags = {key: _fill(key, value, {**flags, **fields}) for key, value in flags.items()}
+      flags = {key: _fill(key, value, {**names, **flags, **fields}) for key, value in flags.items()}
     args = ['--configs', *configs]
     args += [
         arg for key, value in flags.items() if value is not None
@@ -261,7 +265,7 @@ def _axis(entries, default):
     entries = dict.fromkeys(entries)
   return {
       name: {
-          'configs': [], **default(name),
+          'configs': [], 'vars': {}, **default(name),
           **({'configs': spec} if isinstance(spec, list) else spec or {})}
       for name, spec in entries.items()}
 
@@ -312,11 +316,12 @@ def _check_spec(where, spec):
   """A task's or method's entry: nothing, a list of presets, or a mapping of flags."""
   if spec is None or isinstance(spec, list) and all(isinstance(name, str) for name in spec):
     return
-  if isinstance(spec, dict) and isinstance(spec.get('configs', []), list):
+  if (isinstance(spec, dict) and isinstance(spec.get('configs', []), list)
+      and isinstance(spec.get('vars', {}), dict)):
     return
   raise config_lib.ConfigError(
-      f'{where} must be a list of presets or a mapping of flags (configs: [presets], key: '
-      f'value), got {spec!r}.')
+      f'{where} must be a list of presets or a mapping of flags (configs: [presets], vars: '
+      f'{{name: value}}, key: value), got {spec!r}.')
 
 
 def _fill(key, value, names):

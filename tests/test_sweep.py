@@ -100,6 +100,28 @@ def test_expand_templates_for_transfer(tmp_path):
           'seed': '3', 'logdir': str(runs[3].logdir)})]
 
 
+def test_vars_name_places_per_task_and_method_without_becoming_flags(tmp_path):
+  """transfer_cpu.yaml's case: most sources are read from their committed copies, one task's
+  from its logdir; a method that names its own source keeps the task's place."""
+  runs = sweep.expand({
+      'methods': {'lsp': None, 'fixed': {'transfer_from': '{sources}/{task}/lsp/{seed}'}},
+      'tasks': {
+          'getup': {'task': None},
+          'walk': {'task': None, 'relabel_from': '{transfer_from}', 'vars': {'sources': 'logs'}}},
+      'seeds': [3],
+      'vars': {'sources': 'committed'},
+      'overrides': {'transfer_from': '{sources}/{task}/{method}/{seed}'},
+  }, tmp_path)
+  places = [{key: value for key, value in flags(run.args)[1].items() if key.endswith('_from')}
+            for run in runs]
+  assert places == [
+      {'transfer_from': 'committed/getup/lsp/3'},
+      {'transfer_from': 'committed/getup/lsp/3'},
+      {'transfer_from': 'logs/walk/lsp/3', 'relabel_from': 'logs/walk/lsp/3'},
+      {'transfer_from': 'logs/walk/lsp/3', 'relabel_from': 'logs/walk/lsp/3'}]
+  assert not any('--sources' in run.args or '--vars' in run.args for run in runs)
+
+
 def test_shipped_sweep_files(tmp_path):
   counts = {}
   for path in sorted((REPO / 'sweeps').glob('*.yaml')):
@@ -126,10 +148,12 @@ COMMITTED = {
     'docs/results/transfer/runs': ['transfer_cpu']}
 
 
-def test_committed_runs_are_what_their_sweep_files_run():
+def test_committed_runs_are_what_their_sweep_files_run(monkeypatch):
   """Every committed run's config is what its sweep entry would run today (so that a changed
-  default cannot silently change what a sweep file reproduces), and every committed run has one."""
+  default cannot silently change what a sweep file reproduces), and every committed run has one.
+  A transfer's source need not be here (Walk -> Reach's is regenerated, not committed)."""
   import train
+  monkeypatch.setattr(train, '_check_sources', lambda config: None)
   from dreamer_lsp import config as config_lib
   for root, names in COMMITTED.items():
     runs = [run for name in names
@@ -162,6 +186,9 @@ GOOD = {'configs': ['debug'], 'methods': ['lsp', 'dreamer'], 'tasks': ['point_re
     ({'grid': {'seed': [3]}}, 'grid sets seed, which a sweep sets: seeds are given by `seeds:`'),
     ({'overrides': {'logdir': 'x'}}, 'overrides sets logdir, which a sweep sets: the sweep names'),
     ({'methods': {'lsp': 5}}, 'methods: lsp must be a list of presets or a mapping of flags'),
+    ({'tasks': {'point_reach': {'vars': ['sources']}}},
+     "tasks: point_reach must be a list of presets or a mapping of flags"),
+    ({'vars': ['sources']}, "Sweep key 'vars' must be a dict, got ['sources']."),
     ({'overrides': {'transfer_from': 'src/{tsk}'}},
      "transfer_from: 'src/{tsk}' names {tsk}, which is none of the run's fields and flags"),
     ({'overrides': {'bach_size': 4}}, "Unknown config key 'bach_size'"),
@@ -418,7 +445,8 @@ def test_every_shipped_sweep_runs_end_to_end_at_debug_sizes(tmp_path):
   # Sources before the sweeps that load them.
   files.sort(key=lambda path: 'transfer_from' in path.read_text())
   for path in files:
-    text = path.read_text().replace('logdir/', f'{tmp_path}/')  # A source sweep's root.
+    text = path.read_text().replace('logdir/', f'{tmp_path}/').replace(  # A source sweep's root,
+        'docs/results/transfer/source_runs', f'{tmp_path}/transfer_cpu_source')  # or its copy.
     (tmp_path / path.name).write_text(text)
     root = tmp_path / path.stem
     result = subprocess.run(
