@@ -1,0 +1,48 @@
+"""Where a quadruped run's eval return comes from: getting upright, or moving forward.
+
+  .venv/bin/python -m scripts.quadruped_posture LOGDIR [LOGDIR ...]
+
+For each evaluation of each run (its eval episodes, in the order they were written, grouped by
+the run's `eval_episodes`), the mean eval return, the mean upright factor of dm_control's
+quadruped rewards ((1 + the torso's z-axis up component) / 2: 1 upright, 0 upside down; it
+multiplies every step's reward of the walk and reach tasks) and the mean forward speed of the
+torso. Reads the episodes in LOGDIR/eval_eps, so it needs a run's logdir, not a collected copy.
+Prints one JSON object per evaluation.
+"""
+import argparse
+import json
+import pathlib
+
+import numpy as np
+
+from dreamer_lsp import config as config_lib
+
+
+def posture(logdir):
+  """Per evaluation of the run: its index, return, upright factor and forward speed."""
+  logdir = pathlib.Path(logdir)
+  size = config_lib.load_run(logdir / 'config.yaml').eval_episodes
+  files = sorted((logdir / 'eval_eps').glob('*.npz'))
+  rows = []
+  for start in range(0, len(files) - size + 1, size):
+    episodes = [np.load(path) for path in files[start:start + size]]
+    rows.append(dict(
+        eval=start // size,
+        eval_return=float(np.mean([e['reward'][1:].sum() for e in episodes])),
+        upright=float(np.mean([((1 + e['log_upright'][1:, :, 0]) / 2).mean() for e in episodes])),
+        forward_speed=float(np.mean([e['log_torso_vel'][1:, :, 0].mean() for e in episodes]))))
+  return rows
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+  parser.add_argument('logdirs', nargs='+', type=pathlib.Path)
+  args = parser.parse_args()
+  for logdir in args.logdirs:
+    for row in posture(logdir):
+      print(json.dumps({'run': str(logdir), **{
+          k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}}))
+
+
+if __name__ == '__main__':
+  main()
