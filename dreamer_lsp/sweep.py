@@ -42,8 +42,9 @@ committed result needs (docs/results/runs), without episodes or checkpoints; and
 episodes log the quadruped's position, writes root_paths.npz there, the paths of their first
 40k frames (Fig. 8, dreamer_lsp.root_paths). `--keep checkpoint train_eps` copies those folders
 too, under 20 MB a run: what a transfer reads of its source, so that a transfer's targets can
-train on another machine than its sources (sweeps/transfer_cpu.yaml). `--collected DEST` counts the runs collected there
-as done, so that a campaign whose results are committed can be filled in on another machine.
+train on another machine than its sources (sweeps/transfer_cpu.yaml). `--collected DEST` counts
+the runs collected there as done, so that a campaign whose results are committed can be filled
+in on another machine.
 `--only method=dreamer seed=2,3` trains a part of a sweep (the fields are task, method, seed and
 the grid's keys). Runs start seed by seed.
 
@@ -219,7 +220,7 @@ def collect(runs, root, dest, keep=()):
   folders named in `keep` (KEEPABLE) are copied too, if together under KEEP_LIMIT_MB a run."""
   from dreamer_lsp import root_paths  # Imports matplotlib and pandas, which launching runs needs not.
   done = [run for run in runs if (run.logdir / 'done').exists()]
-  paths, too_large = 0, []
+  paths, not_kept = 0, []
   for run in done:
     target = dest / run.logdir.relative_to(root)
     target.mkdir(parents=True, exist_ok=True)
@@ -227,36 +228,37 @@ def collect(runs, root, dest, keep=()):
       if (run.logdir / name).exists():  # Runs made before code.jsonl existed have none.
         shutil.copy2(run.logdir / name, target / name)
     paths += root_paths.collect(run.logdir, target)  # Fig. 8's paths, without the episodes.
-    if keep and not _keep(run.logdir, target, keep):
-      too_large.append(run)
+    why = keep and _keep(run.logdir, target, keep)
+    if why:
+      not_kept.append((run, why))
   print(f'Copied {len(done)} finished runs of {len(runs)} to {dest}' + (
       f', {paths} with the root paths of their first {root_paths.FRAMES} frames '
       f'({root_paths.FILENAME}).' if paths else '.'))
   if keep:
-    print(f'Kept {", ".join(keep)} of {len(done) - len(too_large)} runs.')
-  for run in too_large:
-    print(f'Not kept: {", ".join(keep)} of {run.logdir} hold over {KEEP_LIMIT_MB} MB; '
-          'regenerate them with the sweep.')
+    print(f'Kept {", ".join(keep)} of {len(done) - len(not_kept)} runs.')
+  for run, why in not_kept:
+    print(f'Not kept: {", ".join(keep)} of {run.logdir}: {why}.')
   return 0
 
 
 def _keep(logdir, target, keep):
   """Copies the folders `keep` of a run to `target` (the last complete checkpoint as
-  `checkpoint`), replacing older copies; returns False and copies nothing if one is missing or
-  they hold over KEEP_LIMIT_MB together."""
+  `checkpoint`), replacing older copies; copies nothing and returns why if one is missing or
+  they hold over KEEP_LIMIT_MB together, else None."""
   folders = {
       name: logdir_lib.complete_checkpoint(logdir / name) if name == 'checkpoint'
       else logdir / name for name in keep}
-  if any(folder is None or not folder.is_dir() for folder in folders.values()):
-    return False
+  missing = [name for name, folder in folders.items() if folder is None or not folder.is_dir()]
+  if missing:
+    return f'it has no {", ".join(missing)}'
   size = sum(
       f.stat().st_size for folder in folders.values() for f in folder.rglob('*') if f.is_file())
   if size > KEEP_LIMIT_MB * 2 ** 20:
-    return False
+    return f'they hold {size / 2 ** 20:.1f} MB, over {KEEP_LIMIT_MB}; regenerate them with the sweep'
   for name, folder in folders.items():
     shutil.rmtree(target / name, ignore_errors=True)
     shutil.copytree(folder, target / name)
-  return True
+  return None
 
 
 def _axis(entries, default):

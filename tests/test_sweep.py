@@ -1,4 +1,5 @@
 """Sweeps: expansion, skipping and resuming, failures, Ray, and the real train.py end to end."""
+import shutil
 import subprocess
 import sys
 
@@ -320,11 +321,16 @@ def test_collect_keeps_what_a_transfer_reads_under_the_size_limit(
   assert sweep.main(args) == 0
   out = capsys.readouterr().out
   assert 'Kept checkpoint, train_eps of 1 runs.' in out
-  assert f'Not kept: checkpoint, train_eps of {large} hold over' in out
+  assert f'Not kept: checkpoint, train_eps of {large}: they hold' in out
+  assert 'over 0.003814697265625; regenerate them with the sweep.' in out
   kept = dest / 'point_reach/lsp/seed0'
   assert (kept / 'checkpoint/variables.index').read_bytes() == b'i' * 100
   assert (np.load(kept / 'train_eps/episode.npz')['reward'] == np.arange(100)).all()
   assert not (dest / 'point_reach/dreamer/seed0/checkpoint').exists()
+  shutil.rmtree(small / 'checkpoint.old')  # A run without a checkpoint keeps nothing either.
+  assert sweep.main(args) == 0
+  assert f'Not kept: checkpoint, train_eps of {small}: it has no checkpoint.' in (
+      capsys.readouterr().out)
   assert (dest / 'point_reach/dreamer/seed0/labels.yaml').exists()  # The results are collected.
   assert sweep.main([str(path), '--root', str(root), '--keep', 'checkpoint']) == 2
   assert '--keep goes with --collect' in capsys.readouterr().err

@@ -23,7 +23,7 @@ def test_relabeled_source_episodes_join_the_replay_but_not_the_step_count(
   source = tmp_path / 'collected'
   source.mkdir()
   shutil.copy2(finished_lsp_run / 'config.yaml', source)
-  assert sweep._keep(finished_lsp_run, source, ('checkpoint', 'train_eps'))
+  assert sweep._keep(finished_lsp_run, source, ('checkpoint', 'train_eps')) is None
   target = tmp_path / 'target'
   result = run_train(target, '--configs', 'debug', 'lsp', '--steps', '150',
                      '--transfer_from', str(source), '--relabel_from', str(source))
