@@ -41,8 +41,8 @@ frames to a threshold are the step of its first evaluation at or above it, or "n
 frames" (N its last evaluated step); over seeds, the mean when every seed reached it, else how
 many did and their frames. `--random-file` takes scripts/random_return.py's JSON lines: where no
 run's final ends above the random return of its env task, the task's return thresholds are not
-computed ("inconclusive: nothing learned above random"); without the file that is not checked,
-and the report says so. Without `--thresholds` and `--success` the section is left out.
+computed ("inconclusive: nothing learned above random"), nor is a threshold at or below that
+return; without the file that is not checked, and the report says so. Without `--thresholds` and `--success` the section is left out.
 """
 import argparse
 import collections

@@ -27,19 +27,25 @@ def success_name(success):
 
 def return_thresholds(finals, fractions, random):
   """Per task of `finals` (report.scores of eval_return: a final per run), its best final and
-  the run that has it, the random return of its env task (NaN if not measured) and the return
-  of each fraction of the best final: NaN where the best final is not above random."""
+  the run that has it, the random return of its env task (NaN if not measured), the return of
+  each fraction of the best final (NaN where the best final is not above random, or where that
+  return is not: random actions reach it, so reaching it says nothing of adaptation) and which
+  fractions were dropped for being at or below random."""
   rows = []
   for task, runs in finals.dropna(subset=['final']).groupby('task'):
     best = runs.loc[runs.final.idxmax()]
     floor = random.get(best.env, np.nan)
     learned = np.isnan(floor) or best.final > floor  # Without a random return: unchecked.
+    values = {fraction_name(f): f * best.final for f in fractions}
+    at_floor = [name for name, value in values.items() if learned and value <= floor]
     rows.append(dict(
         task=task, best=best.final, best_run=best.run, env=best.env, random=floor,
-        learned=learned,
-        **{fraction_name(f): f * best.final if learned else np.nan for f in fractions}))
+        learned=learned, at_floor=at_floor,
+        **{name: value if learned and name not in at_floor else np.nan
+           for name, value in values.items()}))
   columns = [
-      'task', 'best', 'best_run', 'env', 'random', 'learned', *map(fraction_name, fractions)]
+      'task', 'best', 'best_run', 'env', 'random', 'learned', 'at_floor',
+      *map(fraction_name, fractions)]
   return pd.DataFrame(rows, columns=columns).set_index('task')
 
 
@@ -84,6 +90,8 @@ def threshold_table(thresholds, fractions):
         f'{row.random:.2f}' + f' ({row.env})' * (row.env != task))
     values = ['—' if np.isnan(row[name]) else f'{row[name]:.2f}' for name in names]
     note = '' if row.learned else NOTHING_LEARNED
+    if row.at_floor:
+      note = f'{" and ".join(row.at_floor)}: at or below random, not computed'
     if np.isnan(row.random):
       note = f'no random return of {row.env} given: not checked against random'
     rows.append([task, f'{row.best:.2f} ({row.best_run})', floor, *values, note])
@@ -128,8 +136,8 @@ def section(returns, finals, successes, info, fractions=(), success=None, random
       '## Frames to threshold', '',
       'Over the finished runs of each task, pooling any seed groups. **best final**: the highest '
       'final eval_return of its runs; **random**: the mean return of random actions on its env '
-      'task. The return thresholds are fractions of the best final, computed only where it is '
-      'above random. A run\'s frames to a threshold are the step of its first evaluation at or '
+      'task. The return thresholds are fractions of the best final, computed only where the '
+      'best final and the threshold itself are above random. A run\'s frames to a threshold are the step of its first evaluation at or '
       'above it; a run that never reached it is "not reached by N frames", N its last '
       'evaluated step. **eval_success**: the share of an evaluation\'s episodes that reached the '
       'goal (goal tasks only). Over seeds: the mean frames when every run reached the '

@@ -88,6 +88,20 @@ def test_best_final_is_the_max_per_task_and_must_beat_random_of_its_env_task():
           f'| {thresholds.NOTHING_LEARNED} |') in lines
 
 
+def test_a_threshold_that_random_actions_reach_is_not_computed():
+  finals = pd.DataFrame(dict(
+      task=['reach', 'reach'], env=['quadruped_reach'] * 2, run=['reach/lsp', 'reach/dreamer'],
+      final=[4.5, 22.6]))
+  table = thresholds.return_thresholds(finals, [0.25, 0.5], {'quadruped_reach': 8.62})
+  # The best final beats random, but 25% of it (5.65) does not: only 50% (11.3) is read.
+  assert table.loc['reach'].learned and table.loc['reach'].at_floor == ['25% of best']
+  assert np.isnan(table.loc['reach', '25% of best'])
+  assert table.loc['reach', '50% of best'] == 11.3
+  assert ('| reach | 22.60 (reach/dreamer) | 8.62 (quadruped_reach) | — | 11.30 '
+          '| 25% of best: at or below random, not computed |') in thresholds.threshold_table(
+              table, [0.25, 0.5])
+
+
 def test_success_threshold_and_a_task_that_learned_nothing_above_random(tmp_path):
   zeros = np.zeros(len(STEPS))
   write_run(tmp_path, 'cove', 'lsp', 0, env='quadruped_cove', eval_return=zeros,
