@@ -1,12 +1,14 @@
-"""Where a quadruped run's eval return comes from: getting upright, or moving forward.
+"""Where a quadruped run's eval return comes from: getting upright, moving forward, or nearing
+the goal.
 
   .venv/bin/python -m scripts.quadruped_posture LOGDIR [LOGDIR ...]
 
 For each evaluation of each run (its eval episodes, in the order they were written, grouped by
 the run's `eval_episodes`), the mean eval return, the mean upright factor of dm_control's
 quadruped rewards ((1 + the torso's z-axis up component) / 2: 1 upright, 0 upside down; it
-multiplies every step's reward of the walk and reach tasks) and the mean forward speed of the
-torso. Reads the episodes in LOGDIR/eval_eps, so it needs a run's logdir, not a collected copy.
+multiplies every step's reward of the walk and reach tasks), the mean forward speed of the
+torso and, on the goal tasks, the mean over episodes of the closest the torso came to the goal
+(metres; it starts 6 m away, and the reach reward is 0 there). Reads the episodes in LOGDIR/eval_eps, so it needs a run's logdir, not a collected copy.
 Prints one JSON object per evaluation.
 """
 import argparse
@@ -30,8 +32,15 @@ def posture(logdir):
         eval=start // size,
         eval_return=float(np.mean([e['reward'][1:].sum() for e in episodes])),
         upright=float(np.mean([((1 + e['log_upright'][1:, :, 0]) / 2).mean() for e in episodes])),
-        forward_speed=float(np.mean([e['log_torso_vel'][1:, :, 0].mean() for e in episodes]))))
+        forward_speed=float(np.mean([e['log_torso_vel'][1:, :, 0].mean() for e in episodes])),
+        **({'closest_to_goal': float(np.mean([_closest(e) for e in episodes]))}
+           if 'log_goal' in episodes[0] else {})))
   return rows
+
+
+def _closest(episode):
+  offsets = episode['log_root_pos'][..., :2] - episode['log_goal']
+  return np.linalg.norm(offsets, axis=-1).min()
 
 
 def main():
