@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 NOTHING_LEARNED = 'inconclusive: nothing learned above random'
+OUTCOMES = ['logdir', 'threshold', 'frames', 'last_step']
 
 
 def load_random(path):
@@ -59,7 +60,7 @@ def outcomes(name, runs, values):
     rows.append(dict(
         logdir=logdir, threshold=name, frames=run.step[run.value >= threshold].min(),
         last_step=run.step.max()))
-  return pd.DataFrame(rows, columns=['logdir', 'threshold', 'frames', 'last_step'])
+  return pd.DataFrame(rows, columns=OUTCOMES)
 
 
 def reached(frames, last_step):
@@ -130,7 +131,8 @@ def section(returns, finals, successes, info, fractions=(), success=None, random
     every_task = pd.Series(success, index=successes.task.unique())
     criteria.append((success_name(success), successes, every_task))
   names = [name for name, _, _ in criteria]
-  results = pd.concat([outcomes(*criterion) for criterion in criteria], ignore_index=True).join(
+  found = [table for table in map(lambda c: outcomes(*c), criteria) if not table.empty]
+  results = (pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=OUTCOMES)).join(
       info[['task', 'method', 'seed', 'run']], on='logdir')
   lines = [
       '## Frames to threshold', '',
