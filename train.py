@@ -78,7 +78,8 @@ def validate(config):
 
 
 def _check_sources(config):
-  """The runs that --transfer_from and --relabel_from name hold what is read of them."""
+  """The runs that --transfer_from and --relabel_from name hold what is read of them, and have
+  finished: a source still training has a checkpoint and episodes too, of fewer steps."""
   source = pathlib.Path(config.transfer_from)
   if config.transfer_from and not logdir_lib.complete_checkpoint(source / 'checkpoint'):
     raise config_lib.ConfigError(
@@ -90,6 +91,25 @@ def _check_sources(config):
     raise config_lib.ConfigError(
         f'--relabel_from {config.relabel_from} holds no episodes ({source}/*.npz): give the '
         'logdir of a run.')
+  for flag, run in (('transfer_from', config.transfer_from), ('relabel_from', config.relabel_from)):
+    unfinished = run and not (flag == 'relabel_from' and relabeled.exists()) and _unfinished(run)
+    if unfinished:
+      raise config_lib.ConfigError(
+          f'--{flag} {run} is not a finished run: {unfinished}. Finish it first (run its '
+          'command again), or give the logdir of a finished run.')
+
+
+def _unfinished(run):
+  """Why RUN is not a finished run of train.py, or None. A collected copy of a run holds no
+  `done`: its metrics must reach its config's steps."""
+  run = pathlib.Path(run)
+  if logdir_lib.finished_steps(run) is not None:
+    return None
+  if not (run / 'config.yaml').exists():
+    return 'it holds neither `done` nor config.yaml'
+  steps = int(float(config_lib.load_yaml(run / 'config.yaml').get('steps', 0)))
+  trained = logdir_lib.last_logged_step(run) or 0
+  return None if trained >= steps else f'it has trained {trained} of its {steps} steps'
 
 
 def main(argv):

@@ -164,6 +164,30 @@ def test_a_bad_task_or_source_stops_before_tensorflow_and_writes_nothing(tmp_pat
   assert not (tmp_path / 'run').exists()
 
 
+def test_a_source_still_training_is_refused_and_a_collected_copy_is_not(tmp_path, capsys):
+  """A source mid-training holds a checkpoint and episodes, of fewer steps than it will have:
+  a target started from it would transfer a half-trained source without a word."""
+  source = finished_run(tmp_path / 'source')
+  (source / 'checkpoint').mkdir()
+  (source / 'checkpoint' / 'variables.index').write_bytes(b'')
+  (source / 'done').unlink()
+  lines = (source / 'metrics.jsonl').read_text().splitlines()
+  (source / 'metrics.jsonl').write_text('\n'.join(lines[:6]) + '\n')  # Up to step 300 of 600.
+  for flag in ('--transfer_from', '--relabel_from'):
+    target = tmp_path / flag.strip('-')
+    assert train.main([*ARGS, flag, str(source), '--logdir', str(target)]) == 2
+    assert capsys.readouterr().err == (
+        f'error: {flag} {source} is not a finished run: it has trained 300 of its 600 steps. '
+        'Finish it first (run its command again), or give the logdir of a finished run.\n')
+    assert not target.exists()
+  # A collected copy holds no `done`; its metrics reach its config's steps.
+  (source / 'metrics.jsonl').write_text('\n'.join(lines) + '\n')
+  config = config_lib.parse_args(
+      [*ARGS, '--transfer_from', str(source), '--relabel_from', str(source),
+       '--logdir', str(tmp_path / 'target')])
+  train._check_sources(config)
+
+
 def test_a_failed_config_write_is_one_line(tmp_path, monkeypatch, capsys):
   def full_disk(*args):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

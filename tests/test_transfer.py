@@ -22,7 +22,9 @@ def test_relabeled_source_episodes_join_the_replay_but_not_the_step_count(
   committed source holds is all that a transfer reads."""
   source = tmp_path / 'collected'
   source.mkdir()
-  shutil.copy2(finished_lsp_run / 'config.yaml', source)
+  for name in sweep.RESULT_FILES:
+    if (finished_lsp_run / name).exists():
+      shutil.copy2(finished_lsp_run / name, source)
   assert sweep._keep(finished_lsp_run, source, ('checkpoint', 'train_eps')) is None
   target = tmp_path / 'target'
   result = run_train(target, '--configs', 'debug', 'lsp', '--steps', '150',
