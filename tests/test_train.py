@@ -52,9 +52,12 @@ def test_short_run_leaves_a_complete_logdir(finished_lsp_run, tmp_path):
 
 def test_killed_run_resumes_without_losing_episodes(tmp_path):
   args = ['--configs', 'debug', 'dreamer', '--steps', '900', '--checkpoint_every', '100']
+  # The runs to be killed ask for more steps (run length may change on resume): on a loaded
+  # machine a run of 900 could finish between the test's last look and the kill.
+  unending = [*args, '--steps', '100000']
   kills = 0
   for wait_for in (4, 12):  # Kill after the prefill, then again in the middle of training.
-    process = start_train(tmp_path, *args)
+    process = start_train(tmp_path, *unending)
     while len(saved_episodes(tmp_path)) < wait_for:
       assert process.poll() is None, process.stdout.read()
       time.sleep(0.2)
@@ -64,7 +67,7 @@ def test_killed_run_resumes_without_losing_episodes(tmp_path):
     kills += 1
     before = saved_episodes(tmp_path)
     steps_before = 50 * len(before)
-    process = start_train(tmp_path, *args)
+    process = start_train(tmp_path, *(unending if kills == 1 else args))
     line = ''
     while 'Resumed from' not in line and 'Prefilling' not in line:
       line = process.stdout.readline()
