@@ -108,8 +108,8 @@ def _unfinished(run):
   if not (run / 'config.yaml').exists():
     return 'it holds neither `done` nor config.yaml'
   steps = int(float(config_lib.load_yaml(run / 'config.yaml').get('steps', 0)))
-  trained = logdir_lib.last_logged_step(run) or 0
-  return None if trained >= steps else f'it has trained {trained} of its {steps} steps'
+  trained, finished = logdir_lib.progress(run, steps)
+  return None if finished else f'it has trained {trained} of its {steps} steps'
 
 
 def main(argv):

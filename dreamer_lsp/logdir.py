@@ -64,6 +64,13 @@ def last_logged_step(logdir):
   return max(steps, default=None)
 
 
+def progress(logdir, steps):
+  """The last logged step and whether it reaches `steps`: how a run without `done` (a collected
+  copy) counts as finished, for the report and for train.py's check of transfer sources alike."""
+  reached = last_logged_step(logdir) or 0
+  return reached, reached >= steps
+
+
 def mark_done(logdir, step):
   """Writes `done` with the finished step, atomically."""
   path = pathlib.Path(logdir) / 'done'

@@ -98,11 +98,11 @@ def load_runs_info(roots, groups):
     config, labels = plot.run_labels(logdir)
     if 'steps' not in config:
       raise ValueError(f'{logdir / "config.yaml"} has no steps.')
-    reached = logdir_lib.last_logged_step(logdir) or 0
+    reached, finished = logdir_lib.progress(logdir, config['steps'])
     rows.append(dict(
         **labels, env=config['task'], logdir=str(logdir), run=os.path.relpath(logdir, root),
         group=group_of(labels['seed'], groups), steps=config['steps'], reached=reached,
-        finished=reached >= config['steps'], episodes=config.get('eval_episodes', '—'),
+        finished=finished, episodes=config.get('eval_episodes', '—'),
         code=code_label(logdir)))
   columns = ['task', 'method', 'seed', 'env', 'logdir', 'run', 'group', 'steps', 'reached',
              'finished', 'episodes', 'code']
