@@ -1,0 +1,63 @@
+"""Seconds per call of LSP's training CEM alone, compiled with XLA and without, for one config:
+the two agents are built in one process and timed alternately, so that load from other
+processes falls on both alike. Measures the cost of a long plan horizon (the cove's H = 120),
+which `python -m dreamer_lsp.bench` measures inside a much longer run.
+
+  python -m scripts.cem_jit cpu+transfer_obstacles_to_cove --task quadruped_obstacles
+"""
+import argparse
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from dreamer_lsp import envs
+from dreamer_lsp import lsp
+from dreamer_lsp.bench import agent as bench_agent
+
+
+def cem_call(presets, task, jit):
+  """A function that runs one CEM on random start states, traced (and compiled) already."""
+  c = bench_agent.build_config(presets, 'lsp', task, False)
+  env = envs.make_env(task, obs=c.obs, size=tuple(c.size))
+  obs_space = {k: v for k, v in env.obs_space.items() if not k.startswith('log_')}
+  act_space = env.act_space
+  env.close()
+  rng = np.random.RandomState(0)
+  shape = (c.batch_size, c.batch_length)
+  batch = {k: bench_agent._random(space, shape, rng) for k, space in obs_space.items()}
+  batch.update(
+      action=rng.uniform(-1, 1, shape + act_space.shape).astype(np.float32),
+      reward=rng.randn(*shape).astype(np.float32), discount=np.ones(shape, np.float32))
+  agent = lsp.make_agent(c, obs_space, act_space)
+  agent.train({k: tf.constant(v) for k, v in batch.items()})  # Creates the variables.
+  count = min(c.cem_train_starts or c.batch_size * c.batch_length, c.batch_size * c.batch_length)
+  latent = {k: tf.random.normal((count, v.shape[-1]))
+            for k, v in agent.initial_state(1)['latent'].items()}
+  latent['std'] = tf.abs(latent['std']) + 0.1
+  cem = tf.function(lambda start: agent.cem(start, groups=1)[0], jit_compile=jit)
+  cem(latent)
+  return lambda: cem(latent).numpy()
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+  parser.add_argument('config', help="presets joined by '+', as in the bench")
+  parser.add_argument('--task', default='quadruped_obstacles')
+  parser.add_argument('--repeats', type=int, default=3)
+  args = parser.parse_args()
+  calls = {jit: cem_call(args.config.split('+'), args.task, jit) for jit in (False, True)}
+  seconds = {jit: [] for jit in calls}
+  for _ in range(args.repeats):
+    for jit, call in calls.items():
+      start = time.perf_counter()
+      call()
+      call()
+      seconds[jit].append((time.perf_counter() - start) / 2)
+  for jit, values in seconds.items():
+    print(f'jit_compile={jit}: {np.median(values):.3f} s per CEM '
+          f'(median of {args.repeats}, range {min(values):.3f}-{max(values):.3f})')
+
+
+if __name__ == '__main__':
+  main()
