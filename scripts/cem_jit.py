@@ -11,30 +11,14 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from dreamer_lsp import envs
-from dreamer_lsp import lsp
 from dreamer_lsp.bench import agent as bench_agent
 
 
 def cem_call(presets, task, jit):
   """A function that runs one CEM on random start states, traced (and compiled) already."""
-  c = bench_agent.build_config(presets, 'lsp', task, False)
-  env = envs.make_env(task, obs=c.obs, size=tuple(c.size))
-  obs_space = {k: v for k, v in env.obs_space.items() if not k.startswith('log_')}
-  act_space = env.act_space
-  env.close()
-  rng = np.random.RandomState(0)
-  shape = (c.batch_size, c.batch_length)
-  batch = {k: bench_agent._random(space, shape, rng) for k, space in obs_space.items()}
-  batch.update(
-      action=rng.uniform(-1, 1, shape + act_space.shape).astype(np.float32),
-      reward=rng.randn(*shape).astype(np.float32), discount=np.ones(shape, np.float32))
-  agent = lsp.make_agent(c, obs_space, act_space)
-  agent.train({k: tf.constant(v) for k, v in batch.items()})  # Creates the variables.
-  count = min(c.cem_train_starts or c.batch_size * c.batch_length, c.batch_size * c.batch_length)
-  latent = {k: tf.random.normal((count, v.shape[-1]))
-            for k, v in agent.initial_state(1)['latent'].items()}
-  latent['std'] = tf.abs(latent['std']) + 0.1
+  c, agent, _, batch = bench_agent.random_agent(presets, 'lsp', task, jit)
+  agent.train(batch)  # Creates the variables.
+  latent = bench_agent.cem_starts(c, agent)
   cem = tf.function(lambda start: agent.cem(start, groups=1)[0], jit_compile=jit)
   cem(latent)
   return lambda: cem(latent).numpy()

@@ -23,20 +23,11 @@ def build_config(presets, method, task, jit, **overrides):
   return config_lib.build([*presets, method], dict(task=task, jit=jit, **overrides))
 
 
-def in_child(function, *args):
-  """Runs function(*args) in a fresh spawned process and returns its result."""
-  context = multiprocessing.get_context('spawn')
-  with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
-    return pool.submit(function, *args).result()
-
-
-def agent_bench(presets, method, task, jit, repeats, peak_size):
-  """Update, its parts, FLOPs, acting and peak RSS of one agent (run in a fresh process), and
-  the matmul peak under the same load from other processes."""
+def random_agent(presets, method, task, jit):
+  """The config, an agent with its variables created, the observation space and a random
+  training batch of the task's shapes."""
   import tensorflow as tf
   from dreamer_lsp import lsp
-  result = dict(
-      load_average=os.getloadavg()[0], peak=timing.matmul_peak(peak_size, repeats, False))
   c = build_config(presets, method, task, jit)
   env = envs.make_env(task, obs=c.obs, size=tuple(c.size))
   obs_space = {k: v for k, v in env.obs_space.items() if not k.startswith('log_')}
@@ -50,6 +41,34 @@ def agent_bench(presets, method, task, jit, repeats, peak_size):
       reward=rng.randn(*shape).astype(np.float32), discount=np.ones(shape, np.float32))
   batch = {k: tf.constant(v) for k, v in batch.items()}
   agent = lsp.make_agent(c, obs_space, act_space)
+  return c, agent, obs_space, batch
+
+
+def cem_starts(c, agent):
+  """Random latent states, as many as the training CEM plans from in one update."""
+  import tensorflow as tf
+  starts = c.batch_size * c.batch_length
+  count = min(c.cem_train_starts or starts, starts)
+  latent = {k: tf.random.normal((count, v.shape[-1]))
+            for k, v in agent.initial_state(1)['latent'].items()}
+  latent['std'] = tf.abs(latent['std']) + 0.1
+  return latent
+
+
+def in_child(function, *args):
+  """Runs function(*args) in a fresh spawned process and returns its result."""
+  context = multiprocessing.get_context('spawn')
+  with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+    return pool.submit(function, *args).result()
+
+
+def agent_bench(presets, method, task, jit, repeats, peak_size):
+  """Update, its parts, FLOPs, acting and peak RSS of one agent (run in a fresh process), and
+  the matmul peak under the same load from other processes."""
+  import tensorflow as tf
+  result = dict(
+      load_average=os.getloadavg()[0], peak=timing.matmul_peak(peak_size, repeats, False))
+  c, agent, obs_space, batch = random_agent(presets, method, task, jit)
   update = lambda: float(agent.train(batch)['model_loss'])
   start = time.perf_counter()
   update()  # Creates the variables, eagerly;
@@ -70,11 +89,8 @@ def agent_bench(presets, method, task, jit, repeats, peak_size):
   _timed(result, 'model', lambda: float(model(batch)['model_loss']), repeats)
   result['model_gflop'] = _flops(model, batch) / 1e9
   if c.skills == 'cem':
-    count = min(c.cem_train_starts or starts, starts)
-    imagined += c.cem_iters * c.cem_population * count * c.plan_horizon
-    latent = {k: tf.random.normal((count, v.shape[-1]))
-              for k, v in agent.initial_state(1)['latent'].items()}
-    latent['std'] = tf.abs(latent['std']) + 0.1
+    latent = cem_starts(c, agent)
+    imagined += c.cem_iters * c.cem_population * latent['std'].shape[0] * c.plan_horizon
     cem = tf.function(lambda start: agent.cem(start, groups=1)[0], jit_compile=c.jit)
     _timed(result, 'cem', lambda: cem(latent).numpy(), repeats)
     result['cem_gflop'] = _flops(cem, latent) / 1e9
