@@ -54,16 +54,21 @@ benchmark's own process counts: up to the number of cores).
 """
 
 
-def bench_section(result):
+def _heading(result, title):
+  """A section's title, the machine and its load, and the command that made it."""
   m = result['machine']
   load = lambda key: ', '.join(f'{x:.1f}' for x in m[key])
-  peak = result['matmul_peak']
-  lines = [
-      f'## {result["date"]}', '',
+  return [
+      f'## {result["date"]}' + (f': {title}' if title else ''), '',
       f'{m["nproc"]} cores, {m["cpu"]}, TensorFlow {m["tf_version"]}, Python {m["python"]}; '
       f'load average {load("load_average_start")} at the start, {load("load_average_end")} '
       'at the end.', '',
-      f'`{result["command"]}` at commit {result["commit"]}', '',
+      f'`{result["command"]}` at commit {result["commit"]}', '']
+
+
+def bench_section(result):
+  peak = result['matmul_peak']
+  lines = _heading(result, '') + [
       f'Task `{result["task"]}`, repeats {result["repeats"]}. Float32 matmul peak '
       f'({peak["size"]}x{peak["size"]}) at the start: '
       f'{_spread(peak["tf"]["gflops"], "{:.0f}")} GFLOP/s, '
@@ -117,14 +122,7 @@ def _spread(s, fmt='{:.3g}'):
 
 
 def profile_section(result):
-  m = result['machine']
-  load = lambda key: ', '.join(f'{x:.1f}' for x in m[key])
-  lines = [
-      f'## {result["date"]}: where a run\'s wall time goes', '',
-      f'{m["nproc"]} cores, {m["cpu"]}, TensorFlow {m["tf_version"]}, Python {m["python"]}; '
-      f'load average {load("load_average_start")} at the start, {load("load_average_end")} '
-      'at the end.', '',
-      f'`{result["command"]}` at commit {result["commit"]}', '']
+  lines = _heading(result, "where a run's wall time goes")
   for r in result['runs']:
     lines += [
         f'Config `{r["config"]}` (with `dmc_proprio`), task `{result["task"]}`, '
@@ -153,14 +151,7 @@ def profile_section(result):
 
 
 def threads_section(result):
-  m = result['machine']
-  load = lambda key: ', '.join(f'{x:.1f}' for x in m[key])
-  lines = [
-      f'## {result["date"]}: thread settings', '',
-      f'{m["nproc"]} cores, {m["cpu"]}, TensorFlow {m["tf_version"]}, Python {m["python"]}; '
-      f'load average {load("load_average_start")} at the start, {load("load_average_end")} '
-      'at the end.', '',
-      f'`{result["command"]}` at commit {result["commit"]}', '',
+  lines = _heading(result, 'thread settings') + [
       f'Task `{result["task"]}`, {result["frames"]} frames per run.', '',
       '| config | method | runs at once | threads per run | frames/s per run | frames/s together '
       '| CPU s/frame | max load |',
