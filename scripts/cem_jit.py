@@ -6,12 +6,9 @@ which `python -m dreamer_lsp.bench` measures inside a much longer run.
   python -m scripts.cem_jit cpu+transfer_obstacles_to_cove --task quadruped_obstacles
 """
 import argparse
-import time
-
-import numpy as np
-import tensorflow as tf
 
 from dreamer_lsp.bench import agent as bench_agent
+from dreamer_lsp.bench import timing
 
 
 def cem_call(presets, task, jit):
@@ -19,7 +16,7 @@ def cem_call(presets, task, jit):
   c, agent, _, batch = bench_agent.random_agent(presets, 'lsp', task, jit)
   agent.train(batch)  # Creates the variables.
   latent = bench_agent.cem_starts(c, agent)
-  cem = tf.function(lambda start: agent.cem(start, groups=1)[0], jit_compile=jit)
+  cem = bench_agent.training_cem(agent, jit)
   cem(latent)
   return lambda: cem(latent).numpy()
 
@@ -34,13 +31,12 @@ def main():
   seconds = {jit: [] for jit in calls}
   for _ in range(args.repeats):
     for jit, call in calls.items():
-      start = time.perf_counter()
-      call()
-      call()
-      seconds[jit].append((time.perf_counter() - start) / 2)
+      wall, _ = timing.timeit(call, 2, warmup=0)
+      seconds[jit].append(wall.mean())
   for jit, values in seconds.items():
-    print(f'jit_compile={jit}: {np.median(values):.3f} s per CEM '
-          f'(median of {args.repeats}, range {min(values):.3f}-{max(values):.3f})')
+    s = timing.stats(values)
+    print(f'jit_compile={jit}: {s["median"]:.3f} s per CEM '
+          f'(median of {args.repeats}, range {s["min"]:.3f}-{s["max"]:.3f})')
 
 
 if __name__ == '__main__':

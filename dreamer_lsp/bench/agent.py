@@ -24,8 +24,8 @@ def build_config(presets, method, task, jit, **overrides):
 
 
 def random_agent(presets, method, task, jit):
-  """The config, an agent with its variables created, the observation space and a random
-  training batch of the task's shapes."""
+  """The config, an agent (its first update creates its variables), the observation space and
+  a random training batch of the task's shapes."""
   import tensorflow as tf
   from dreamer_lsp import lsp
   c = build_config(presets, method, task, jit)
@@ -53,6 +53,12 @@ def cem_starts(c, agent):
             for k, v in agent.initial_state(1)['latent'].items()}
   latent['std'] = tf.abs(latent['std']) + 0.1
   return latent
+
+
+def training_cem(agent, jit):
+  """The training CEM alone, from a batch of start states to its planned skills."""
+  import tensorflow as tf
+  return tf.function(lambda start: agent.cem(start, groups=1)[0], jit_compile=jit)
 
 
 def in_child(function, *args):
@@ -91,7 +97,7 @@ def agent_bench(presets, method, task, jit, repeats, peak_size):
   if c.skills == 'cem':
     latent = cem_starts(c, agent)
     imagined += c.cem_iters * c.cem_population * latent['std'].shape[0] * c.plan_horizon
-    cem = tf.function(lambda start: agent.cem(start, groups=1)[0], jit_compile=c.jit)
+    cem = training_cem(agent, c.jit)
     _timed(result, 'cem', lambda: cem(latent).numpy(), repeats)
     result['cem_gflop'] = _flops(cem, latent) / 1e9
     # Acting replans from one env's state: the floor of `replan` ms at the machine's peak.
