@@ -160,7 +160,8 @@ def plot_runs(runs, out, frames, title):
   axes[0].set_ylabel('y (m)')
   fig.colorbar(colors, ax=axes, label='frame at the start of the episode')
   fig.legend(marks.values(), marks.keys(), loc='outside lower center', ncol=len(marks))
-  fig.suptitle(f'{title}: root x-y paths of the first {frames:,} frames, in the goal frame')
+  # Two lines, so that the title of a one-panel figure fits its width.
+  fig.suptitle(f'{title}\nroot x-y paths of the first {frames:,} frames, in the goal frame')
   fig.savefig(out, dpi=150)
   return fig
 
