@@ -39,6 +39,20 @@ def lock(logdir):
   return file
 
 
+def holder(logdir):
+  """The PID (as written) of the process that holds LOGDIR's lock, a run training there now, or
+  None. Takes the lock for an instant if it is free, so it never waits."""
+  path = pathlib.Path(logdir) / '.lock'
+  if not path.exists():
+    return None
+  with path.open() as file:
+    try:
+      fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+      return file.read().strip() or 'unknown'
+  return None
+
+
 def finished_steps(logdir):
   """The step at which the run finished: written into `done`, else (a `done` from before that)
   the last step of metrics.jsonl. None if not done or unknown."""

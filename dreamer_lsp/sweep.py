@@ -32,7 +32,10 @@ task, method, seed, grid values, `vars` and other flags in braces, e.g. for tran
 `--smoke` first checks that a sweep runs at all: every task and every method once at `debug`
 sizes, 100 steps each (give it its own --root). Runs with a `done` file are skipped, unless the
 sweep asks for more steps than they finished (then it names them and trains them further); the
-others are started with their command, which resumes them. The whole file is checked before any
+others are started with their command, which resumes them, except those that another process
+trains now (their logdir's lock is held: another sweep command's run), which are listed with
+their PID and left to it. `--dry-run` prints the commands, each resumed run's with the step it
+goes on from: with `--collected`, where a campaign stands. The whole file is checked before any
 run starts: its keys and their forms, its {placeholders}, that no two runs share a logdir (`seed`
 and `logdir` are the sweep's own: refused in grid, overrides and entries), and every run's
 config as train.py checks it (presets, keys, tasks, values and their ranges); a mistake exits
@@ -437,12 +440,24 @@ def main(argv=None):
     if len(kept) < len(todo):
       print(f'{len(todo) - len(kept)} runs are done in {dest}, so not trained here.')
     todo = kept
-  print(f'{len(runs)} runs in {root}: {len(runs) - len(todo)} done, {len(todo)} to train.')
+  holders = [logdir_lib.holder(run.logdir) for run in todo]
+  busy = [(run, pid) for run, pid in zip(todo, holders) if pid]
+  if busy:
+    print(f'{len(busy)} runs are training now in other processes, so not started here:')
+    for run, pid in busy:
+      print(f'  {run.logdir.relative_to(root)} (PID {pid}, at step '
+            f'{logdir_lib.last_logged_step(run.logdir) or 0:,})')
+    todo = [run for run, pid in zip(todo, holders) if not pid]
+  elsewhere = f', {len(busy)} training in other processes' if busy else ''
+  print(f'{len(runs)} runs in {root}: {len(runs) - len(todo) - len(busy)} done, '
+        f'{len(todo)} to train{elsewhere}.')
   cmd = shlex.split(args.train_cmd)
   if args.dry_run:
     for run in todo:
+      step = logdir_lib.last_logged_step(run.logdir)
       status = 'resume' if run.logdir.exists() else 'start'
-      print(f'{status:<7}{shlex.join(cmd + run.args)}')
+      note = f'  # from step {step:,}' if step else ''
+      print(f'{status:<7}{shlex.join(cmd + run.args)}{note}')
     return 0
   for run in todo:
     run.logdir.mkdir(parents=True, exist_ok=True)

@@ -73,12 +73,14 @@ def test_lock_dies_with_its_process(tmp_path):
       [sys.executable, '-c', hold, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE, text=True)
   try:
     assert process.stdout.readline() == 'locked\n'
+    assert logdir_lib.holder(tmp_path) == str(process.pid)
     with pytest.raises(logdir_lib.Busy, match=f'PID {process.pid}'):
       logdir_lib.lock(tmp_path)
   finally:
     process.kill()
     process.wait()
-  logdir_lib.lock(tmp_path).close()  # Killed: the OS released its lock.
+  assert logdir_lib.holder(tmp_path) is None  # The lock file stays; the lock went with its holder.
+  logdir_lib.lock(tmp_path).close()
 
 
 @pytest.mark.parametrize('done', ['600\n', ''])  # '': a `done` from before it held the step.

@@ -1,4 +1,5 @@
 """Sweeps: expansion, skipping and resuming, failures, Ray, and the real train.py end to end."""
+import os
 import shutil
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from conftest import REPO
+from dreamer_lsp import logdir as logdir_lib
 from dreamer_lsp import report, sweep
 
 FAKE_TRAIN = '''
@@ -271,6 +273,30 @@ def test_skips_done_runs_and_resumes_unfinished(fake, tmp_path, capsys):
   assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
   assert '2 done, 0 to train' in capsys.readouterr().out
   assert len(calls(root / 'point_reach/dreamer/seed0')) == 1
+
+
+def test_runs_training_in_another_process_are_left_to_it(fake, tmp_path, capsys):
+  path, cmd = fake
+  root = tmp_path / 'root'
+  logdir = root / 'point_reach/dreamer/seed0'
+  logdir.mkdir(parents=True)
+  (logdir / 'metrics.jsonl').write_text('{"step": 40}\n')
+  with logdir_lib.lock(logdir):  # As a train.py of another sweep command holds it.
+    assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd, '--dry-run']) == 0
+    out = capsys.readouterr().out
+    assert (f'1 runs are training now in other processes, so not started here:\n'
+            f'  point_reach/dreamer/seed0 (PID {os.getpid()}, at step 40)\n') in out
+    assert '0 done, 1 to train, 1 training in other processes.' in out
+    assert 'dreamer' not in out.split('other processes.')[-1]  # Not among the commands.
+    assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
+    assert 'training in other processes' in capsys.readouterr().out
+  assert calls(logdir) == []
+  assert len(calls(root / 'point_reach/lsp/seed0')) == 1
+  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd, '--dry-run']) == 0
+  out = capsys.readouterr().out  # Released: the run is to be resumed here, from where it got.
+  dreamer = [line for line in out.splitlines() if 'point_reach/dreamer/seed0' in line]
+  assert len(dreamer) == 1 and dreamer[0].startswith('resume ')
+  assert dreamer[0].endswith('  # from step 40')
 
 
 def test_raised_steps_train_done_runs_further(fake, tmp_path, capsys):
