@@ -349,7 +349,11 @@ def _arg(value):
 
 
 def execute(cmd, logdir, threads):
-  """Run a training command with its output appended to LOGDIR/stdout.log; return the exit code."""
+  """Run a training command with its output appended to LOGDIR/stdout.log; return the exit code,
+  or None without starting it if another process trains in LOGDIR by now (another sweep
+  command took the run since this one listed it)."""
+  if logdir_lib.holder(logdir):
+    return None
   env = {**os.environ, **dict.fromkeys(THREAD_VARS, str(threads))}
   with open(pathlib.Path(logdir) / 'stdout.log', 'a') as log:
     log.write(f'$ {shlex.join(cmd)}\n')
@@ -469,7 +473,7 @@ def main(argv=None):
     results = run_local(todo, cmd, workers, args.threads)
   failed = []
   for index, (run, code) in enumerate(results, 1):
-    status = 'ok' if code == 0 else f'exit {code}'
+    status = {0: 'ok', None: 'taken'}.get(code, f'exit {code}')
     print(f'[{index}/{len(todo)}] {status:<8}{run.logdir}', flush=True)
     if code:
       failed.append(run)

@@ -292,6 +292,9 @@ def test_runs_training_in_another_process_are_left_to_it(fake, tmp_path, capsys)
     assert 'training in other processes' in capsys.readouterr().out
   assert calls(logdir) == []
   assert len(calls(root / 'point_reach/lsp/seed0')) == 1
+  with logdir_lib.lock(logdir):  # Taken by another command after this one listed it.
+    assert sweep.execute(cmd.split() + ['--logdir', str(logdir)], logdir, 1) is None
+  assert calls(logdir) == []
   assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd, '--dry-run']) == 0
   out = capsys.readouterr().out  # Released: the run is to be resumed here, from where it got.
   dreamer = [line for line in out.splitlines() if 'point_reach/dreamer/seed0' in line]
