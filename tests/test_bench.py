@@ -193,3 +193,16 @@ def test_memory_report_measures_growth_beyond_the_replay(tmp_path):
   text = markdown.read_text()
   assert text.startswith('# Benchmarks') and '+100 MiB per 100k frames' in text
   assert '--batch_size 8' in text and '(docs/benchmarks/memory_' in text
+
+
+
+@pytest.mark.slow
+def test_cem_matrix_products_grow_with_the_plan_horizon():
+  from scripts.cem_jit import matmuls_alone
+  short, short_count, short_gflop = matmuls_alone(['debug'], 'point_reach', plan_horizon=6)
+  long, long_count, long_gflop = matmuls_alone(['debug'], 'point_reach', plan_horizon=12)
+  assert np.isfinite(short()) and np.isfinite(long())
+  # Twice the imagined steps, each with the same products; the reward and value heads run once
+  # per CEM iteration over all imagined states, so they add rows, not products.
+  assert 1.5 * short_count < long_count < 2 * short_count
+  assert 1.5 * short_gflop < long_gflop < 2.5 * short_gflop

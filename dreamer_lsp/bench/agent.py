@@ -23,12 +23,12 @@ def build_config(presets, method, task, jit, **overrides):
   return config_lib.build([*presets, method], dict(task=task, jit=jit, **overrides))
 
 
-def random_agent(presets, method, task, jit):
+def random_agent(presets, method, task, jit, **overrides):
   """The config, an agent (its first update creates its variables), the observation space and
   a random training batch of the task's shapes."""
   import tensorflow as tf
   from dreamer_lsp import lsp
-  c = build_config(presets, method, task, jit)
+  c = build_config(presets, method, task, jit, **overrides)
   env = envs.make_env(task, obs=c.obs, size=tuple(c.size))
   obs_space = {k: v for k, v in env.obs_space.items() if not k.startswith('log_')}
   act_space = env.act_space
