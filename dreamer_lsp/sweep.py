@@ -41,7 +41,8 @@ and `logdir` are the sweep's own: refused in grid, overrides and entries), and e
 config as train.py checks it (presets, keys, tasks, values and their ranges); a mistake exits
 with code 2. `--collect DEST` trains nothing: it copies each
 finished run's config.yaml, metrics.jsonl and labels.yaml to the same place under DEST, what a
-committed result needs (docs/results/runs), without episodes or checkpoints; and where the
+committed result needs (docs/results/runs), without episodes or checkpoints (a place that holds
+another run's results, e.g. an earlier run of the seed, is left alone and named); and where the
 episodes log the quadruped's position, writes root_paths.npz there, the paths of their first
 40k frames (Fig. 8, dreamer_lsp.root_paths). `--keep checkpoint train_eps` copies those folders
 too, under 20 MB a run: what a transfer reads of its source, so that a transfer's targets can
@@ -220,9 +221,13 @@ def check(runs, root):
 def collect(runs, root, dest, keep=()):
   """Copies RESULT_FILES of every finished run to the same path under `dest`, and writes the
   root paths of its first frames where its episodes log them (dreamer_lsp.root_paths). The
-  folders named in `keep` (KEEPABLE) are copied too, if together under KEEP_LIMIT_MB a run."""
+  folders named in `keep` (KEEPABLE) are copied too, if together under KEEP_LIMIT_MB a run. A run
+  whose place under `dest` holds another run's results is not copied (exit code 1): a rerun of a
+  seed never replaces committed results unnoticed."""
   from dreamer_lsp import root_paths  # Imports matplotlib and pandas, which launching runs needs not.
   done = [run for run in runs if (run.logdir / 'done').exists()]
+  others = [run for run in done if _another_run(run.logdir, dest / run.logdir.relative_to(root))]
+  done = [run for run in done if run not in others]
   paths, not_kept = 0, []
   for run in done:
     target = dest / run.logdir.relative_to(root)
@@ -241,7 +246,20 @@ def collect(runs, root, dest, keep=()):
     print(f'Kept {", ".join(keep)} of {len(done) - len(not_kept)} runs.')
   for run, why in not_kept:
     print(f'Not kept: {", ".join(keep)} of {run.logdir}: {why}.')
-  return 0
+  for run in others:
+    print(f'Not collected: {dest / run.logdir.relative_to(root)} holds the results of another run '
+          f'(its metrics.jsonl is not the start of {run.logdir}\'s); move it away to collect '
+          'this one.', file=sys.stderr)
+  return 1 if others else 0
+
+
+def _another_run(logdir, target):
+  """Whether `target` holds results collected from another run than `logdir`'s: a run's metrics
+  only grow (a resumed run drops no line that a finished run had), so a copy of the same run is
+  the start of its metrics.jsonl."""
+  copy = target / 'metrics.jsonl'
+  return copy.exists() and not (logdir / 'metrics.jsonl').read_bytes().startswith(
+      copy.read_bytes())
 
 
 def _keep(logdir, target, keep):

@@ -136,7 +136,8 @@ def test_shipped_sweep_files(tmp_path):
       'paper_transfer': 3 * 4 * 3, 'paper_transfer_source': 3 * 3 * 3, 'tiny': 2 * 2,
       'skills_point': 13 * 2 - 8, 'skills_point_reach': 5 * 4 + 4, 'skills_walker': 14 + 1,
       'cpu_results': 2 * 2 + 2 + 2 + 3 + 1, 'precision_point': 4 * 2, 'transfer_pilot': 2,
-      'settle_lsp': 3 * 2, 'transfer_cpu_source': 3 * 2 + 2 + 1, 'transfer_cpu': 3 * 4 + 4 + 1,
+      'settle_lsp': 3 * 2, 'transfer_cpu_source': 2 * 2 + (3 + 2) + 2,
+      'transfer_cpu': 2 * 4 + (4 + 4) + 4,
       'campaign': 3 * 3 * 3 + 2 * 2 * 3, 'quadruped_mi': 2}
 
 
@@ -332,6 +333,30 @@ def test_collect_copies_the_result_files_of_finished_runs(fake, tmp_path, capsys
   assert copied == [f'point_reach/lsp/seed0/{name}' for name in sorted(sweep.RESULT_FILES)]
   assert (dest / 'point_reach/lsp/seed0/metrics.jsonl').read_text() == 'metrics.jsonl of the run\n'
 
+
+
+def test_collect_never_replaces_another_runs_results(fake, tmp_path, capsys):
+  path, cmd = fake
+  root, dest = tmp_path / 'root', tmp_path / 'results'
+  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
+  run = root / 'point_reach/lsp/seed0'
+  (run / 'metrics.jsonl').write_text('{"step": 50}\n{"step": 100}\n')
+  (run / 'config.yaml').write_text('the first run\'s config\n')
+  assert sweep.main([str(path), '--root', str(root), '--collect', str(dest)]) == 0
+  copy = dest / 'point_reach/lsp/seed0/metrics.jsonl'
+  with open(run / 'metrics.jsonl', 'a') as f:  # The same run, trained further: collected again.
+    f.write('{"step": 150}\n')
+  assert sweep.main([str(path), '--root', str(root), '--collect', str(dest)]) == 0
+  assert copy.read_text().endswith('{"step": 150}\n')
+  (run / 'metrics.jsonl').write_text('{"step": 50, "other": 1}\n{"step": 100}\n')  # A rerun.
+  (run / 'config.yaml').write_text('the rerun\'s config\n')
+  capsys.readouterr()
+  assert sweep.main([str(path), '--root', str(root), '--collect', str(dest)]) == 1
+  err = capsys.readouterr().err
+  assert f'Not collected: {copy.parent} holds the results of another run' in err
+  assert copy.read_text() == '{"step": 50}\n{"step": 100}\n{"step": 150}\n'
+  assert (copy.parent / 'config.yaml').read_text() == 'the first run\'s config\n'
+  assert (dest / 'point_reach/dreamer/seed0/labels.yaml').exists()  # The other runs are collected.
 
 def test_collect_keeps_what_a_transfer_reads_under_the_size_limit(
     fake, tmp_path, capsys, monkeypatch):
