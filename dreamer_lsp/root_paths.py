@@ -10,6 +10,9 @@ states where a new skill starts (LSP), grey disks the obstacles that every episo
 cove's walls). Frames count as the `step` of metrics.jsonl does: agent steps x action_repeat from
 the first episode on, prefill included.
 
+It prints, for each run, how far its paths get from their start: the median over episodes of
+each one's farthest distance and of its farthest advance toward the goal, and the largest.
+
 A run's train episodes are read if it has them, else its root_paths.npz: `python -m
 dreamer_lsp.sweep --collect` writes that file (the paths of the first FRAMES frames) for each run
 whose episodes log `log_root_pos`, so that committed runs, which have no episodes, can draw it.
@@ -174,13 +177,32 @@ def _shared(episodes, key):
       else set() for episode in episodes))
 
 
+def spread(episodes):
+  """How far the paths get, each from its own start: per episode the farthest distance from the
+  start and the farthest advance toward the goal (along the goal frame's x-axis); the median over
+  episodes and the largest of each, in meters."""
+  far, ahead = [], []
+  for episode in map(goal_frame, episodes):
+    path = episode['position'] - episode['position'][0]
+    far.append(np.linalg.norm(path, axis=1).max())
+    ahead.append(path[:, 0].max())
+  return dict(episodes=len(far), far_median=float(np.median(far)), far_max=float(np.max(far)),
+              ahead_median=float(np.median(ahead)), ahead_max=float(np.max(ahead)))
+
+
 def draw(logdirs, out, frames):
-  """Plots the paths of the runs' first `frames` frames, the runs named by their sweep."""
+  """Plots the paths of the runs' first `frames` frames, the runs named by their sweep, and
+  prints how far they get (`spread`)."""
   runs, tasks = [], {}
   for logdir in logdirs:
     _, labels = plot.run_labels(logdir)
     runs.append((f'{labels["method"]} seed {labels["seed"]}', run_paths(logdir, frames)))
     tasks[labels['task']] = None  # Each once, in order.
+  for name, episodes in runs:
+    s = spread(episodes)
+    print(f'{name}: {s["episodes"]} episodes; farthest from the start median '
+          f'{s["far_median"]:.2f} m, max {s["far_max"]:.2f} m; farthest toward the goal median '
+          f'{s["ahead_median"]:.2f} m, max {s["ahead_max"]:.2f} m')
   plot_runs(runs, out, frames, ', '.join(tasks))
 
 

@@ -88,6 +88,15 @@ def test_goal_frame_puts_the_goal_on_the_x_axis():
   np.testing.assert_allclose(episode['obstacles'], [[4, 0, 0.25]], atol=1e-9)
 
 
+def test_spread_measures_each_path_from_its_own_start_in_the_goal_frame():
+  s = root_paths.spread([
+      dict(position=np.array([[0.0, 0.0], [0.0, 2.0], [1.0, 2.0]]), goal=GOAL),  # (2, 0), (2, -1)
+      dict(position=np.array([[1.0, 1.0], [1.0, 0.0]]), goal=np.array([6.0, 0.0]))])
+  assert s['episodes'] == 2
+  np.testing.assert_allclose([s['far_median'], s['far_max']], [(5 ** 0.5 + 1) / 2, 5 ** 0.5])
+  np.testing.assert_allclose([s['ahead_median'], s['ahead_max']], [1, 2])
+
+
 def test_cli_draws_collected_runs_without_episodes(tmp_path, capsys):
   runs = []
   for method in ('dreamer', 'lsp'):
@@ -100,6 +109,9 @@ def test_cli_draws_collected_runs_without_episodes(tmp_path, capsys):
   out = tmp_path / 'fig8.png'
   assert root_paths.main([*map(str, runs), '--frames', '16', '--out', str(out)]) == 0
   assert out.stat().st_size > 10_000
+  # 8 agent steps: episode 0 whole (5 steps), 3 of episode 1, each moving away from the goal.
+  assert ('dreamer seed 0: 2 episodes; farthest from the start median 5.66 m, max 7.07 m; '
+          'farthest toward the goal median 0.00 m, max 0.00 m') in capsys.readouterr().out
   fig = root_paths.plot_runs(
       [(run.name, root_paths.run_paths(run, 16)) for run in runs], tmp_path / 'f.png', 16, 'cove')
   dreamer, lsp = fig.axes[:2]
