@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from ruamel.yaml import YAML
 
-from dreamer_lsp import root_paths, sweep
+from dreamer_lsp import root_paths
+from dreamer_lsp.sweep import cli
 
 GOAL = np.array([0.0, 6.0])  # Straight up: the goal frame turns the paths by -90 degrees.
 
@@ -131,7 +132,7 @@ def test_collect_writes_paths_only_for_runs_with_positions(tmp_path, capsys):
   make_run(root / 'quadruped_cove/dreamer/seed0', [5], 'dreamer', log='log_pos')
   for method in ('lsp', 'dreamer'):
     (root / f'quadruped_cove/{method}/seed0/done').touch()
-  assert sweep.main([str(path), '--root', str(root), '--collect', str(dest)]) == 0
+  assert cli.main([str(path), '--root', str(root), '--collect', str(dest)]) == 0
   out = capsys.readouterr().out
   assert 'Copied 2 finished runs of 2' in out
   assert '1 with the root paths of their first 40000 frames (root_paths.npz)' in out

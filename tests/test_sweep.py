@@ -10,7 +10,8 @@ from ruamel.yaml import YAML
 
 from conftest import REPO
 from dreamer_lsp import logdir as logdir_lib
-from dreamer_lsp import report, sweep
+from dreamer_lsp import report
+from dreamer_lsp.sweep import cli, launch, results, spec
 
 FAKE_TRAIN = '''
 """Stands in for train.py: records its arguments, fails on --method bad, else finishes the run."""
@@ -38,7 +39,7 @@ def flags(args):
 
 
 def test_expand_grid_names_and_overrides(tmp_path):
-  runs = sweep.expand({
+  runs = spec.expand({
       'configs': ['debug'],
       'methods': {'lsp': ['lsp', 'proprio'], 'long': {'configs': ['lsp'], 'skill_len': 30}},
       'tasks': {
@@ -67,7 +68,7 @@ def test_expand_grid_names_and_overrides(tmp_path):
 
 
 def test_expand_short_forms_null_flags_and_exclude(tmp_path):
-  runs = sweep.expand({
+  runs = spec.expand({
       'methods': ['lsp', 'hiro'],
       'tasks': ['walk', 'pixels', 'transfer'],
       'seeds': [0],
@@ -82,7 +83,7 @@ def test_expand_short_forms_null_flags_and_exclude(tmp_path):
 
 
 def test_expand_templates_for_transfer(tmp_path):
-  runs = sweep.expand({
+  runs = spec.expand({
       'methods': {'lsp': None, 'fixed': {'transfer_from': 'src/{task}/lsp/{seed}'}},
       'tasks': {
           'getup': {'task': None, 'configs': ['transfer_getup']},
@@ -106,7 +107,7 @@ def test_expand_templates_for_transfer(tmp_path):
 def test_vars_name_places_per_task_and_method_without_becoming_flags(tmp_path):
   """transfer_cpu.yaml's case: most sources are read from their committed copies, one task's
   from its logdir; a method that names its own source keeps the task's place."""
-  runs = sweep.expand({
+  runs = spec.expand({
       'methods': {'lsp': None, 'fixed': {'transfer_from': '{sources}/{task}/lsp/{seed}'}},
       'tasks': {
           'getup': {'task': None},
@@ -128,8 +129,8 @@ def test_vars_name_places_per_task_and_method_without_becoming_flags(tmp_path):
 def test_shipped_sweep_files(tmp_path):
   counts = {}
   for path in sorted((REPO / 'sweeps').glob('*.yaml')):
-    runs = sweep.expand(sweep.load(path), tmp_path)
-    sweep.check(runs, tmp_path)  # Every run's presets, keys, task and values.
+    runs = spec.expand(spec.load(path), tmp_path)
+    spec.check(runs, tmp_path)  # Every run's presets, keys, task and values.
     counts[path.stem] = len(runs)
   assert counts == {
       'paper_mi_ablation': 3 * 3, 'paper_single_task': (11 * 5 - 3) * 3,
@@ -161,7 +162,7 @@ def test_committed_runs_are_what_their_sweep_files_run(monkeypatch):
   from dreamer_lsp import config as config_lib
   for root, names in COMMITTED.items():
     runs = [run for name in names
-            for run in sweep.expand(sweep.load(REPO / 'sweeps' / f'{name}.yaml'), REPO / root)]
+            for run in spec.expand(spec.load(REPO / 'sweeps' / f'{name}.yaml'), REPO / root)]
     named = {run.logdir for run in runs}
     for saved in (REPO / root).glob('*/*/seed*/config.yaml'):
       assert saved.parent in named, f'{saved} is a run of none of {names}'
@@ -205,7 +206,7 @@ def test_sweep_file_is_checked_whole_before_any_run(change, message, fake, tmp_p
   path, cmd = fake
   YAML(typ='safe', pure=True).dump({**GOOD, **change}, path)
   root = tmp_path / 'root'
-  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 2
+  assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 2
   err = capsys.readouterr().err
   assert err.startswith(f'error: {path}: ') and err.endswith('No run was started.\n')
   assert message in err
@@ -228,7 +229,7 @@ def test_bad_sweep_file_on_the_command_line(tmp_path):
 def test_bad_resources_are_refused(fake, tmp_path, capsys, flag, value):
   path, cmd = fake
   root = tmp_path / 'root'
-  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd, flag, value]) == 2
+  assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd, flag, value]) == 2
   least = 0 if flag == '--gpus' else 1
   assert capsys.readouterr().err == f'error: {flag} must be at least {least}, got {value}.\n'
   assert not root.exists()
@@ -258,10 +259,10 @@ def test_skips_done_runs_and_resumes_unfinished(fake, tmp_path, capsys):
   (root / 'point_reach/lsp/seed0/done').touch()
   (root / 'point_reach/dreamer/seed0').mkdir(parents=True)
   (root / 'point_reach/dreamer/seed0/stdout.log').write_text('first attempt\n')
-  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd, '--dry-run']) == 0
+  assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd, '--dry-run']) == 0
   assert 'resume ' in capsys.readouterr().out
   assert calls(root / 'point_reach/dreamer/seed0') == []
-  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
+  assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
   assert calls(root / 'point_reach/lsp/seed0') == []
   assert calls(root / 'point_reach/dreamer/seed0') == [
       f'--configs dreamer --steps 100 --task point_reach --seed 0 '
@@ -271,7 +272,7 @@ def test_skips_done_runs_and_resumes_unfinished(fake, tmp_path, capsys):
   assert YAML(typ='safe', pure=True).load(root / 'point_reach/dreamer/seed0/labels.yaml') == {
       'task': 'point_reach', 'method': 'dreamer'}
   assert '1 done, 1 to train' in capsys.readouterr().out
-  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
+  assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
   assert '2 done, 0 to train' in capsys.readouterr().out
   assert len(calls(root / 'point_reach/dreamer/seed0')) == 1
 
@@ -283,20 +284,20 @@ def test_runs_training_in_another_process_are_left_to_it(fake, tmp_path, capsys)
   logdir.mkdir(parents=True)
   (logdir / 'metrics.jsonl').write_text('{"step": 40}\n')
   with logdir_lib.lock(logdir):  # As a train.py of another sweep command holds it.
-    assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd, '--dry-run']) == 0
+    assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd, '--dry-run']) == 0
     out = capsys.readouterr().out
     assert (f'1 runs are training now in other processes, so not started here:\n'
             f'  point_reach/dreamer/seed0 (PID {os.getpid()}, at step 40)\n') in out
     assert '0 done, 1 to train, 1 training in other processes.' in out
     assert 'dreamer' not in out.split('other processes.')[-1]  # Not among the commands.
-    assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
+    assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
     assert 'training in other processes' in capsys.readouterr().out
   assert calls(logdir) == []
   assert len(calls(root / 'point_reach/lsp/seed0')) == 1
   with logdir_lib.lock(logdir):  # Taken by another command after this one listed it.
-    assert sweep.execute(cmd.split() + ['--logdir', str(logdir)], logdir, 1) is None
+    assert launch.execute(cmd.split() + ['--logdir', str(logdir)], logdir, 1) is None
   assert calls(logdir) == []
-  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd, '--dry-run']) == 0
+  assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd, '--dry-run']) == 0
   out = capsys.readouterr().out  # Released: the run is to be resumed here, from where it got.
   dreamer = [line for line in out.splitlines() if 'point_reach/dreamer/seed0' in line]
   assert len(dreamer) == 1 and dreamer[0].startswith('resume ')
@@ -309,7 +310,7 @@ def test_raised_steps_train_done_runs_further(fake, tmp_path, capsys):
   for method, steps in (('lsp', 100), ('dreamer', 50)):
     (root / f'point_reach/{method}/seed0').mkdir(parents=True)
     (root / f'point_reach/{method}/seed0/done').write_text(f'{steps}\n')
-  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
+  assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
   out = capsys.readouterr().out
   assert ('point_reach/dreamer/seed0 is done at 50 steps; the sweep asks for 100: it is trained '
           'further.\n2 runs in') in out and '1 done, 1 to train' in out
@@ -320,17 +321,17 @@ def test_raised_steps_train_done_runs_further(fake, tmp_path, capsys):
 def test_collect_copies_the_result_files_of_finished_runs(fake, tmp_path, capsys):
   path, cmd = fake
   root, dest = tmp_path / 'root', tmp_path / 'results'
-  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
+  assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
   finished = root / 'point_reach/lsp/seed0'
-  for name in sweep.RESULT_FILES:
+  for name in results.RESULT_FILES:
     (finished / name).write_text(f'{name} of the run\n')
   (finished / 'train_eps').mkdir()
   (root / 'point_reach/dreamer/seed0/done').unlink()
   capsys.readouterr()
-  assert sweep.main([str(path), '--root', str(root), '--collect', str(dest)]) == 0
+  assert cli.main([str(path), '--root', str(root), '--collect', str(dest)]) == 0
   assert 'Copied 1 finished runs of 2' in capsys.readouterr().out
   copied = sorted(p.relative_to(dest).as_posix() for p in dest.rglob('*') if p.is_file())
-  assert copied == [f'point_reach/lsp/seed0/{name}' for name in sorted(sweep.RESULT_FILES)]
+  assert copied == [f'point_reach/lsp/seed0/{name}' for name in sorted(results.RESULT_FILES)]
   assert (dest / 'point_reach/lsp/seed0/metrics.jsonl').read_text() == 'metrics.jsonl of the run\n'
 
 
@@ -338,20 +339,20 @@ def test_collect_copies_the_result_files_of_finished_runs(fake, tmp_path, capsys
 def test_collect_never_replaces_another_runs_results(fake, tmp_path, capsys):
   path, cmd = fake
   root, dest = tmp_path / 'root', tmp_path / 'results'
-  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
+  assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
   run = root / 'point_reach/lsp/seed0'
   (run / 'metrics.jsonl').write_text('{"step": 50}\n{"step": 100}\n')
   (run / 'config.yaml').write_text('the first run\'s config\n')
-  assert sweep.main([str(path), '--root', str(root), '--collect', str(dest)]) == 0
+  assert cli.main([str(path), '--root', str(root), '--collect', str(dest)]) == 0
   copy = dest / 'point_reach/lsp/seed0/metrics.jsonl'
   with open(run / 'metrics.jsonl', 'a') as f:  # The same run, trained further: collected again.
     f.write('{"step": 150}\n')
-  assert sweep.main([str(path), '--root', str(root), '--collect', str(dest)]) == 0
+  assert cli.main([str(path), '--root', str(root), '--collect', str(dest)]) == 0
   assert copy.read_text().endswith('{"step": 150}\n')
   (run / 'metrics.jsonl').write_text('{"step": 50, "other": 1}\n{"step": 100}\n')  # A rerun.
   (run / 'config.yaml').write_text('the rerun\'s config\n')
   capsys.readouterr()
-  assert sweep.main([str(path), '--root', str(root), '--collect', str(dest)]) == 1
+  assert cli.main([str(path), '--root', str(root), '--collect', str(dest)]) == 1
   err = capsys.readouterr().err
   assert f'Not collected: {copy.parent} holds the results of another run' in err
   assert copy.read_text() == '{"step": 50}\n{"step": 100}\n{"step": 150}\n'
@@ -362,17 +363,17 @@ def test_collect_keeps_what_a_transfer_reads_under_the_size_limit(
     fake, tmp_path, capsys, monkeypatch):
   path, cmd = fake
   root, dest = tmp_path / 'root', tmp_path / 'results'
-  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
+  assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
   small, large = root / 'point_reach/lsp/seed0', root / 'point_reach/dreamer/seed0'
   for run, size in ((small, 100), (large, 1000)):
     (run / 'checkpoint.old').mkdir()  # A save killed between its renames: .old is complete.
     (run / 'checkpoint.old/variables.index').write_bytes(b'i' * size)
     (run / 'train_eps').mkdir()
     np.savez(run / 'train_eps/episode.npz', reward=np.arange(size, dtype=np.float64))
-  monkeypatch.setattr(sweep, 'KEEP_LIMIT_MB', 4000 / 2 ** 20)
+  monkeypatch.setattr(results, 'KEEP_LIMIT_MB', 4000 / 2 ** 20)
   capsys.readouterr()
   args = [str(path), '--root', str(root), '--collect', str(dest), '--keep', 'checkpoint', 'train_eps']
-  assert sweep.main(args) == 0
+  assert cli.main(args) == 0
   out = capsys.readouterr().out
   assert 'Kept checkpoint, train_eps of 1 runs.' in out
   assert f'Not kept: checkpoint, train_eps of {large}: they hold' in out
@@ -382,11 +383,11 @@ def test_collect_keeps_what_a_transfer_reads_under_the_size_limit(
   assert (np.load(kept / 'train_eps/episode.npz')['reward'] == np.arange(100)).all()
   assert not (dest / 'point_reach/dreamer/seed0/checkpoint').exists()
   shutil.rmtree(small / 'checkpoint.old')  # A run without a checkpoint keeps nothing either.
-  assert sweep.main(args) == 0
+  assert cli.main(args) == 0
   assert f'Not kept: checkpoint, train_eps of {small}: it has no checkpoint.' in (
       capsys.readouterr().out)
   assert (dest / 'point_reach/dreamer/seed0/labels.yaml').exists()  # The results are collected.
-  assert sweep.main([str(path), '--root', str(root), '--keep', 'checkpoint']) == 2
+  assert cli.main([str(path), '--root', str(root), '--keep', 'checkpoint']) == 2
   assert '--keep goes with --collect' in capsys.readouterr().err
 
 
@@ -398,7 +399,7 @@ def test_runs_collected_elsewhere_count_as_done(fake, tmp_path, capsys):
     (dest / f'point_reach/{method}/seed0/config.yaml').write_text('steps: 100\n')
     (dest / f'point_reach/{method}/seed0/metrics.jsonl').write_text(f'{{"step": {step}}}\n')
   args = [str(path), '--root', str(root), '--train-cmd', cmd, '--collected', str(dest)]
-  assert sweep.main(args) == 0
+  assert cli.main(args) == 0
   assert '1 runs are done in' in capsys.readouterr().out
   assert calls(root / 'point_reach/lsp/seed0') == []
   assert len(calls(root / 'point_reach/dreamer/seed0')) == 1
@@ -410,7 +411,7 @@ def test_only_trains_the_chosen_part_of_a_sweep(fake, tmp_path, capsys):
       {'methods': ['lsp', 'dreamer'], 'tasks': ['point_reach'], 'seeds': [0, 1, 2],
        'overrides': {'steps': 100}}, path)
   root = tmp_path / 'root'
-  assert sweep.main([
+  assert cli.main([
       str(path), '--root', str(root), '--train-cmd', cmd, '--only', 'method=dreamer',
       'seed=1,2']) == 0
   trained = sorted(str(p.parent.relative_to(root)) for p in root.rglob('calls.txt'))
@@ -418,7 +419,7 @@ def test_only_trains_the_chosen_part_of_a_sweep(fake, tmp_path, capsys):
   for only, message in (('methd=lsp', "Unknown --only field 'methd'. Did you mean 'method'"),
                         ('seed=7', '--only seed=7 matches no run'), ('seed', 'FIELD=VALUE')):
     capsys.readouterr()
-    assert sweep.main([str(path), '--root', str(root), '--only', only, '--dry-run']) == 2
+    assert cli.main([str(path), '--root', str(root), '--only', only, '--dry-run']) == 2
     assert message in capsys.readouterr().err
 
 
@@ -428,7 +429,7 @@ def test_failed_runs_are_reported(fake, tmp_path, capsys):
       'methods': {'good': ['lsp'], 'bad': {'configs': ['dreamer'], 'method': 'bad'}},
       'tasks': ['point_reach'], 'seeds': [0, 1]}, path)
   root = tmp_path / 'root'
-  assert sweep.main([str(path), '--root', str(root), '--train-cmd', cmd, '--workers', '2']) == 1
+  assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd, '--workers', '2']) == 1
   out = capsys.readouterr().out
   for seed in (0, 1):
     assert (root / f'point_reach/good/seed{seed}/done').exists()
@@ -470,8 +471,8 @@ def test_tiny_sweep_end_to_end_with_train_py(tmp_path):
       'point_reach/lsp/seed0', 'point_reach/lsp/seed1']
   for run in runs:
     assert (run / 'done').exists() and (run / 'metrics.jsonl').exists()
-  results = report.report(root, root / 'report', metrics=['train_return'])
-  assert set(results['train_return'].method) == {'lsp', 'dreamer'}
+  reports = report.report(root, root / 'report', metrics=['train_return'])
+  assert set(reports['train_return'].method) == {'lsp', 'dreamer'}
   assert (root / 'report/train_return.png').exists()
   result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
   assert result.returncode == 0 and '4 done, 0 to train' in result.stdout
@@ -481,10 +482,10 @@ def test_the_smoke_of_every_shipped_sweep_starts_each_task_and_method(tmp_path):
   """What `--smoke` starts for each shipped sweep, without training (make test-all trains it:
   the test below): every task and every method once, seed 0, at debug sizes with the smoke's
   run length, and each of these runs a config that train.py accepts."""
-  smoke_flags = {key: str(value) for key, value in sweep.SMOKE_FLAGS.items()}
+  smoke_flags = {key: str(value) for key, value in spec.SMOKE_FLAGS.items()}
   for path in sorted((REPO / 'sweeps').glob('*.yaml')):
-    runs = sweep.expand(sweep.load(path), tmp_path)
-    chosen = sweep.smoke(runs)
+    runs = spec.expand(spec.load(path), tmp_path)
+    chosen = spec.smoke(runs)
     for field in ('task', 'method'):
       assert {run.labels[field] for run in chosen} == {run.labels[field] for run in runs}, (
           path.name, field)
@@ -493,7 +494,7 @@ def test_the_smoke_of_every_shipped_sweep_starts_each_task_and_method(tmp_path):
       presets, run_flags = flags(run.args)
       assert presets[0] == 'debug', (path.name, presets)
       assert {key: run_flags[key] for key in smoke_flags} == smoke_flags, (path.name, run_flags)
-    sweep.check(chosen, tmp_path)
+    spec.check(chosen, tmp_path)
 
 
 @pytest.mark.exhaustive

@@ -12,7 +12,7 @@ import train
 from conftest import debug_config, run_train
 from dreamer_lsp import envs
 from dreamer_lsp import lsp
-from dreamer_lsp import sweep
+from dreamer_lsp.sweep import results
 
 
 @pytest.mark.slow
@@ -22,10 +22,10 @@ def test_relabeled_source_episodes_join_the_replay_but_not_the_step_count(
   committed source holds is all that a transfer reads."""
   source = tmp_path / 'collected'
   source.mkdir()
-  for name in sweep.RESULT_FILES:
+  for name in results.RESULT_FILES:
     if (finished_lsp_run / name).exists():
       shutil.copy2(finished_lsp_run / name, source)
-  assert sweep._keep(finished_lsp_run, source, ('checkpoint', 'train_eps')) is None
+  assert results._keep(finished_lsp_run, source, ('checkpoint', 'train_eps')) is None
   target = tmp_path / 'target'
   result = run_train(target, '--configs', 'debug', 'lsp', '--steps', '150',
                      '--transfer_from', str(source), '--relabel_from', str(source))

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from dreamer_lsp import sweep
+from dreamer_lsp.sweep import launch
 from dreamer_lsp.bench import agent
 from dreamer_lsp.bench import breakdown
 from dreamer_lsp.bench import timing
@@ -26,7 +26,7 @@ def threads(presets, method, task, frames, settings=SETTINGS):
       '--checkpoint_every', str(10 ** 9)]
   results = []
   for runs, count in settings:
-    env = {**os.environ, **dict.fromkeys(sweep.THREAD_VARS, str(count))}
+    env = {**os.environ, **dict.fromkeys(launch.THREAD_VARS, str(count))}
     with concurrent.futures.ThreadPoolExecutor(runs) as pool:
       trained = list(pool.map(
           lambda seed: breakdown.train(

@@ -1,0 +1,5 @@
+import sys
+
+from dreamer_lsp.sweep import cli
+
+sys.exit(cli.main())
