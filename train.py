@@ -26,11 +26,6 @@ from dreamer_lsp import envs  # No TensorFlow: config errors stop before it load
 from dreamer_lsp import logdir as logdir_lib
 from dreamer_lsp import skill_decoding
 
-# Keys that may differ between the first run and a resume of the same logdir.
-RESUMABLE_KEYS = {
-    'steps', 'eval_every', 'eval_episodes', 'log_every', 'eval_video', 'checkpoint_every',
-    'max_nonfinite', 'max_episodes', 'env_error', 'jit', 'jit_policy', 'logdir',
-    'skill_r2_episodes', 'skill_r2_folds'}
 
 class Interrupted(BaseException):
   """SIGINT or SIGTERM; a BaseException so that no `except Exception` swallows it. `saved`: a
@@ -65,12 +60,7 @@ def validate(config):
       raise config_lib.ConfigError(
           f'{e} It is the config of the run in {logdir}: restore it, or use a new '
           '--logdir.') from None
-    ignored = RESUMABLE_KEYS
-    if config.skills == previous.skills == 'none':  # Dreamer: the skill keys change nothing.
-      ignored = ignored | config_lib.skill_keys()
-    changed = [
-        f'{k}: {previous.get(k)!r} -> {v!r}' for k, v in config.items()
-        if k not in ignored and previous.get(k) != v]
+    changed = config_lib.differences(previous, config)
     if changed:
       raise config_lib.ConfigError(
           f'{config.logdir} holds a run with a different config ({"; ".join(changed)}). '

@@ -200,6 +200,23 @@ def load_run(path):
   return Config({**load_presets()['defaults'], **FORMER_DEFAULTS, **saved})
 
 
+# Keys that may differ between the first run and a resume of the same logdir.
+RESUMABLE_KEYS = {
+    'steps', 'eval_every', 'eval_episodes', 'log_every', 'eval_video', 'checkpoint_every',
+    'max_nonfinite', 'max_episodes', 'env_error', 'jit', 'jit_policy', 'logdir',
+    'skill_r2_episodes', 'skill_r2_folds'}
+
+
+def differences(previous, config):
+  """What `config` changes of a run's saved config `previous` ('key: old -> new' each), but for
+  RESUMABLE_KEYS, and for the skill keys between two Dreamer configs (they change nothing)."""
+  ignored = RESUMABLE_KEYS
+  if config.skills == previous.skills == 'none':
+    ignored = ignored | skill_keys()
+  return [f'{k}: {previous.get(k)!r} -> {v!r}' for k, v in config.items()
+          if k not in ignored and previous.get(k) != v]
+
+
 def skill_keys():
   """The keys that only the skill systems read: configs.yaml's Skills block after `skills`."""
   keys = list(load_presets()['defaults'])

@@ -85,6 +85,16 @@ def start_train(logdir, *args):
       stderr=subprocess.STDOUT, text=True)
 
 
+
+def save_sweep_configs(sweep_file, root, **changes):
+  """Writes into each existing logdir of the sweep's runs under `root` the config.yaml that
+  train.py would have saved for it, with `changes` to its flags."""
+  from dreamer_lsp.sweep import spec
+  for run in spec.expand(spec.load(sweep_file), root):
+    if run.logdir.exists():
+      flags = [arg for key, value in changes.items() for arg in (f'--{key}', str(value))]
+      config_lib.parse_args(run.args + flags).save(run.logdir / 'config.yaml')
+
 def read_metrics(logdir):
   return [json.loads(line) for line in (logdir / 'metrics.jsonl').read_text().splitlines()]
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from ruamel.yaml import YAML
 
+from conftest import save_sweep_configs
 from dreamer_lsp import root_paths
 from dreamer_lsp.sweep import cli
 
@@ -130,6 +131,7 @@ def test_collect_writes_paths_only_for_runs_with_positions(tmp_path, capsys):
       {'methods': ['lsp', 'dreamer'], 'tasks': ['quadruped_cove'], 'seeds': [0]}, path)
   make_run(root / 'quadruped_cove/lsp/seed0', [500] * 50)
   make_run(root / 'quadruped_cove/dreamer/seed0', [5], 'dreamer', log='log_pos')
+  save_sweep_configs(path, root)  # The config each run has, as train.py saves it.
   for method in ('lsp', 'dreamer'):
     (root / f'quadruped_cove/{method}/seed0/done').touch()
   assert cli.main([str(path), '--root', str(root), '--collect', str(dest)]) == 0

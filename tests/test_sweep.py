@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from ruamel.yaml import YAML
 
-from conftest import REPO
+from conftest import REPO, save_sweep_configs
 from dreamer_lsp import logdir as logdir_lib
 from dreamer_lsp import report
 from dreamer_lsp.sweep import cli, launch, results, spec
@@ -323,7 +323,8 @@ def test_collect_copies_the_result_files_of_finished_runs(fake, tmp_path, capsys
   root, dest = tmp_path / 'root', tmp_path / 'results'
   assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
   finished = root / 'point_reach/lsp/seed0'
-  for name in results.RESULT_FILES:
+  save_sweep_configs(path, root)
+  for name in set(results.RESULT_FILES) - {'config.yaml'}:
     (finished / name).write_text(f'{name} of the run\n')
   (finished / 'train_eps').mkdir()
   (root / 'point_reach/dreamer/seed0/done').unlink()
@@ -341,8 +342,9 @@ def test_collect_never_replaces_another_runs_results(fake, tmp_path, capsys):
   root, dest = tmp_path / 'root', tmp_path / 'results'
   assert cli.main([str(path), '--root', str(root), '--train-cmd', cmd]) == 0
   run = root / 'point_reach/lsp/seed0'
+  save_sweep_configs(path, root)
   (run / 'metrics.jsonl').write_text('{"step": 50}\n{"step": 100}\n')
-  (run / 'config.yaml').write_text('the first run\'s config\n')
+  (run / 'code.jsonl').write_text('{"step": 0, "time": "first"}\n')
   assert cli.main([str(path), '--root', str(root), '--collect', str(dest)]) == 0
   copy = dest / 'point_reach/lsp/seed0/metrics.jsonl'
   with open(run / 'metrics.jsonl', 'a') as f:  # The same run, trained further: collected again.
@@ -350,13 +352,13 @@ def test_collect_never_replaces_another_runs_results(fake, tmp_path, capsys):
   assert cli.main([str(path), '--root', str(root), '--collect', str(dest)]) == 0
   assert copy.read_text().endswith('{"step": 150}\n')
   (run / 'metrics.jsonl').write_text('{"step": 50, "other": 1}\n{"step": 100}\n')  # A rerun.
-  (run / 'config.yaml').write_text('the rerun\'s config\n')
+  (run / 'code.jsonl').write_text('{"step": 0, "time": "rerun"}\n')
   capsys.readouterr()
   assert cli.main([str(path), '--root', str(root), '--collect', str(dest)]) == 1
   err = capsys.readouterr().err
   assert f'Not collected: {copy.parent} holds the results of another run' in err
   assert copy.read_text() == '{"step": 50}\n{"step": 100}\n{"step": 150}\n'
-  assert (copy.parent / 'config.yaml').read_text() == 'the first run\'s config\n'
+  assert (copy.parent / 'code.jsonl').read_text() == '{"step": 0, "time": "first"}\n'
   assert (dest / 'point_reach/dreamer/seed0/labels.yaml').exists()  # The other runs are collected.
 
 def test_collect_keeps_what_a_transfer_reads_under_the_size_limit(
@@ -396,14 +398,39 @@ def test_runs_collected_elsewhere_count_as_done(fake, tmp_path, capsys):
   root, dest = tmp_path / 'root', tmp_path / 'results'
   for method, step in (('lsp', 100), ('dreamer', 60)):  # dreamer's copy stopped short.
     (dest / f'point_reach/{method}/seed0').mkdir(parents=True)
-    (dest / f'point_reach/{method}/seed0/config.yaml').write_text('steps: 100\n')
+
     (dest / f'point_reach/{method}/seed0/metrics.jsonl').write_text(f'{{"step": {step}}}\n')
+  save_sweep_configs(path, dest)
   args = [str(path), '--root', str(root), '--train-cmd', cmd, '--collected', str(dest)]
   assert cli.main(args) == 0
   assert '1 runs are done in' in capsys.readouterr().out
   assert calls(root / 'point_reach/lsp/seed0') == []
   assert len(calls(root / 'point_reach/dreamer/seed0')) == 1
 
+
+def test_runs_of_another_config_are_named_and_nothing_starts(fake, tmp_path, capsys):
+  path, cmd = fake
+  root, dest = tmp_path / 'root', tmp_path / 'results'
+  (root / 'point_reach/lsp/seed0').mkdir(parents=True)
+  (root / 'point_reach/dreamer/seed0').mkdir(parents=True)
+  (root / 'point_reach/lsp/seed0/done').touch()
+  save_sweep_configs(path, root, steps=100, eval_episodes=3)  # Keys a resume may change.
+  args = [str(path), '--root', str(root), '--train-cmd', cmd]
+  assert cli.main(args + ['--dry-run']) == 0
+  save_sweep_configs(path, root, horizon=7)  # Another run: as done, it would pass as this one.
+  capsys.readouterr()
+  for extra in ([], ['--collect', str(dest)]):
+    assert cli.main(args + extra) == 2
+    err = capsys.readouterr().err
+    assert f'{root}/point_reach/lsp/seed0 holds a run of another config (horizon: 7 -> ' in err
+    assert f'{root}/point_reach/dreamer/seed0 holds a run' in err and 'No run was started' in err
+  assert calls(root / 'point_reach/dreamer/seed0') == [] and not dest.exists()
+  save_sweep_configs(path, root)
+  (dest / 'point_reach/lsp/seed0').mkdir(parents=True)  # A collected copy of another config.
+  save_sweep_configs(path, dest, model_lr=1e-3)
+  assert cli.main(args + ['--collected', str(dest)]) == 2
+  assert f'{dest}/point_reach/lsp/seed0 holds a run of another config (model_lr: 0.001 -> ' in (
+      capsys.readouterr().err)
 
 def test_only_trains_the_chosen_part_of_a_sweep(fake, tmp_path, capsys):
   path, cmd = fake

@@ -37,8 +37,10 @@ trains now (their logdir's lock is held: another sweep command's run), which are
 their PID and left to it. `--dry-run` prints the commands, each resumed run's with the step it
 goes on from: with `--collected`, where a campaign stands. The whole file is checked before any
 run starts: its keys and their forms, its {placeholders}, that no two runs share a logdir (`seed`
-and `logdir` are the sweep's own: refused in grid, overrides and entries), and every run's
-config as train.py checks it (presets, keys, tasks, values and their ranges); a mistake exits
+and `logdir` are the sweep's own: refused in grid, overrides and entries), every run's
+config as train.py checks it (presets, keys, tasks, values and their ranges), and that no run's
+logdir (nor, with --collected, its collected copy) holds a run of another config, which would
+pass as the sweep's result (the keys a resume may change, like steps, aside); a mistake exits
 with code 2. `--collect DEST` trains nothing: it copies each
 finished run's config.yaml, metrics.jsonl and labels.yaml to the same place under DEST, what a
 committed result needs (docs/results/runs), without episodes or checkpoints (a place that holds
@@ -113,6 +115,9 @@ def main(argv=None):
     spec.check(runs, root)
     if args.only:
       runs = spec.select(runs, args.only)
+    if args.smoke and not args.collect:
+      runs = spec.smoke(runs)
+    spec.check_saved(runs, root, args.collected and args.collected.resolve())
   except config_lib.ConfigError as e:
     print(f'error: {args.sweep}: {e}\nNo run was started.', file=sys.stderr)
     return 2
@@ -121,8 +126,6 @@ def main(argv=None):
     return 2
   if args.collect:
     return results.collect(runs, root, args.collect.resolve(), args.keep)
-  if args.smoke:
-    runs = spec.smoke(runs)
   todo = [run for run in runs if launch.to_train(run, root)]
   if args.collected:
     dest = args.collected.resolve()

@@ -144,6 +144,23 @@ def check(runs, root):
         f'{names[0]}{f" and {len(names) - 1} more runs" if len(names) > 1 else ""}: {message}'
         for message, names in problems.items()))
 
+def check_saved(runs, root, collected=None):
+  """Checks that every run's logdir, and its collected copy under `collected`, holds nothing or
+  a run of the config the sweep asks for (but for the keys a resume may change); raises one
+  ConfigError naming each other one and what differs. Counting such a run as done, resuming it
+  (train.py refuses) or collecting it would mix another run into the sweep's results."""
+  problems = []
+  for run in runs:
+    config = config_lib.parse_args(run.args)
+    places = [run.logdir] + ([collected / run.logdir.relative_to(root)] if collected else [])
+    for saved in (place / 'config.yaml' for place in places):
+      changed = saved.exists() and config_lib.differences(config_lib.load_run(saved), config)
+      if changed:
+        problems.append(f'{saved.parent} holds a run of another config ({"; ".join(changed)})')
+  if problems:
+    raise config_lib.ConfigError('\n'.join(problems) + (
+        '\nMove those runs aside, or train this sweep under another --root.'))
+
 def _axis(entries, default):
   """Name -> spec (presets under `configs`, flags) for the tasks or methods of a sweep."""
   if isinstance(entries, list):
