@@ -151,12 +151,13 @@ def check_saved(runs, root, collected=None):
   (train.py refuses) or collecting it would mix another run into the sweep's results."""
   problems = []
   for run in runs:
-    config = config_lib.parse_args(run.args)
     places = [run.logdir] + ([collected / run.logdir.relative_to(root)] if collected else [])
-    for saved in (place / 'config.yaml' for place in places):
-      changed = saved.exists() and config_lib.differences(config_lib.load_run(saved), config)
+    saved = [place / 'config.yaml' for place in places if (place / 'config.yaml').exists()]
+    config = saved and config_lib.parse_args(run.args)
+    for path in saved:
+      changed = config_lib.differences(config_lib.load_run(path), config)
       if changed:
-        problems.append(f'{saved.parent} holds a run of another config ({"; ".join(changed)})')
+        problems.append(f'{path.parent} holds a run of another config ({"; ".join(changed)})')
   if problems:
     raise config_lib.ConfigError('\n'.join(problems) + (
         '\nMove those runs aside, or train this sweep under another --root.'))
