@@ -14,11 +14,16 @@ It prints, for each run, how far its paths get from their start: the median over
 each one's farthest distance and of its farthest advance toward the goal, and the largest.
 
 A run's train episodes are read if it has them, else its root_paths.npz: `python -m
-dreamer_lsp.sweep --collect` writes that file (the paths of the first FRAMES frames) for each run
-whose episodes log `log_root_pos`, so that committed runs, which have no episodes, can draw it.
+dreamer_lsp.sweep --collect` writes that file (the paths of the first FRAMES frames) for each
+finished run whose episodes log `log_root_pos`, so that committed runs, which have no episodes,
+can draw it. The first frames of a run still training are final once it is past them: `--save
+DIR` writes each run's paths of the --frames drawn into DIR/TASK/METHOD/seedS (the logdir's last
+three parts) with its config.yaml and labels.yaml, which the figure can be drawn from as from a
+collected run, without the episodes.
 """
 import argparse
 import pathlib
+import shutil
 import sys
 
 import matplotlib
@@ -69,6 +74,10 @@ def first_frames(episodes, frames, action_repeat):
     done += keep
 
 
+def frames_held(episodes, action_repeat):
+  return sum(len(episode['position']) - 1 for episode in episodes) * action_repeat
+
+
 def save(path, episodes, frames):
   """Writes the episodes' paths, cut at `frames`, into one small file: positions as float16,
   whose few millimetres of error at the cove's distances are far below a line's width."""
@@ -97,11 +106,17 @@ def load(path):
 
 
 def run_paths(logdir, frames):
-  """The paths of the run's first `frames` frames: from its episodes, else its root_paths.npz."""
+  """The paths of the run's first `frames` frames: from its episodes, else its root_paths.npz;
+  raises ValueError if it holds fewer frames (a run still training, or a short one)."""
   logdir = pathlib.Path(logdir)
   action_repeat = config_lib.load_run(logdir / 'config.yaml').action_repeat
   episodes = list(first_frames(read(logdir), frames, action_repeat))
   if episodes:
+    held = frames_held(episodes, action_repeat)
+    # Half an agent step is never taken: 17 frames at action repeat 2 are 16.
+    if held < frames - frames % action_repeat:
+      raise ValueError(
+          f'{logdir}\'s train episodes hold {held} frames, fewer than the {frames} asked for.')
     return episodes
   if not (logdir / FILENAME).exists():
     raise ValueError(f'{logdir} has neither train episodes with {POSITION} nor {FILENAME}.')
@@ -113,12 +128,29 @@ def run_paths(logdir, frames):
 
 
 def collect(logdir, target, frames=FRAMES):
-  """Writes TARGET/root_paths.npz, the paths of the run's first `frames` frames, if its episodes
-  log root positions; returns whether it did."""
+  """Writes TARGET/root_paths.npz, the paths of the run's first `frames` frames (all of them in a
+  shorter run), if its episodes log root positions; returns whether it did."""
   if next(read(logdir), None) is None:
     return False
-  save(pathlib.Path(target) / FILENAME, run_paths(logdir, frames), frames)
+  action_repeat = config_lib.load_run(pathlib.Path(logdir) / 'config.yaml').action_repeat
+  episodes = list(first_frames(read(logdir), frames, action_repeat))
+  save(pathlib.Path(target) / FILENAME, episodes,
+       min(frames, frames_held(episodes, action_repeat)))
   return True
+
+
+def save_run(logdir, episodes, frames, save_root):
+  """Writes the run's paths of its first `frames` frames (`run_paths`), with its config.yaml and
+  labels.yaml, into SAVE_ROOT/TASK/METHOD/seedS (the logdir's last three parts); returns that
+  folder."""
+  logdir = pathlib.Path(logdir).resolve()
+  target = pathlib.Path(save_root).joinpath(*logdir.parts[-3:])
+  target.mkdir(parents=True, exist_ok=True)
+  for name in ('config.yaml', 'labels.yaml'):
+    if (logdir / name).exists():
+      shutil.copy2(logdir / name, target / name)
+  save(target / FILENAME, episodes, frames)
+  return target
 
 
 def goal_frame(episode):
@@ -190,13 +222,15 @@ def spread(episodes):
               ahead_median=float(np.median(ahead)), ahead_max=float(np.max(ahead)))
 
 
-def draw(logdirs, out, frames):
+def draw(logdirs, out, frames, save_root=None):
   """Plots the paths of the runs' first `frames` frames, the runs named by their sweep, and
-  prints how far they get (`spread`)."""
+  prints how far they get (`spread`); with `save_root`, saves them there too (`save_run`)."""
   runs, tasks = [], {}
   for logdir in logdirs:
     _, labels = plot.run_labels(logdir)
     runs.append((f'{labels["method"]} seed {labels["seed"]}', run_paths(logdir, frames)))
+    if save_root:
+      print(f'Saved the paths of {logdir} in {save_run(logdir, runs[-1][1], frames, save_root)}')
     tasks[labels['task']] = None  # Each once, in order.
   for name, episodes in runs:
     s = spread(episodes)
@@ -213,10 +247,13 @@ def main(argv=None):
   parser.add_argument('logdirs', nargs='+', type=pathlib.Path)
   parser.add_argument('--out', type=pathlib.Path, required=True)
   parser.add_argument('--frames', type=int, default=FRAMES)
+  parser.add_argument(
+      '--save', type=pathlib.Path, metavar='DIR',
+      help='also save each run\'s paths of these frames under DIR/TASK/METHOD/seedS')
   args = parser.parse_args(argv)
   if args.frames < 1:
     parser.error(f'--frames must be at least 1, got {args.frames}.')
-  code = plot.exit_code(draw, args.logdirs, args.out, args.frames)
+  code = plot.exit_code(draw, args.logdirs, args.out, args.frames, args.save)
   if code == 0:
     print(f'Wrote {args.out}')
   return code

@@ -56,7 +56,9 @@ def test_the_first_frames_cut_an_episode(tmp_path):
   for frames in (16, 17):  # 8 agent steps; half a step is not taken.
     episodes = root_paths.run_paths(logdir, frames)
     assert positions(episodes) == [expected(0, 5), expected(1, 3)]
-  assert positions(root_paths.run_paths(logdir, 1000)) == [expected(i, 5) for i in range(3)]
+  assert positions(root_paths.run_paths(logdir, 30)) == [expected(i, 5) for i in range(3)]
+  with pytest.raises(ValueError, match='train episodes hold 30 frames, fewer than the 32 asked'):
+    root_paths.run_paths(logdir, 32)  # A run still training: its figure would show less.
 
 
 def test_saved_paths_load_as_read_and_cut_further(tmp_path):
@@ -79,6 +81,31 @@ def test_saved_paths_load_as_read_and_cut_further(tmp_path):
   assert [episode['frame'] for episode in cut] == [0, 800]
   with pytest.raises(ValueError, match='holds the first 1800 frames'):
     root_paths.run_paths(dest, 2000)
+
+
+def test_a_short_runs_saved_paths_say_how_many_frames_they_hold(tmp_path):
+  logdir = make_run(tmp_path / 'run', [5, 5])
+  assert root_paths.collect(logdir, tmp_path, frames=1000)
+  assert root_paths.load(tmp_path / root_paths.FILENAME)[1] == 20
+
+
+def test_the_paths_of_a_run_still_training_are_saved_to_draw_without_episodes(tmp_path, capsys):
+  logdir = make_run(tmp_path / 'logdir/quadruped_cove/lsp/seed0', [5, 5, 5])
+  (logdir / 'labels.yaml').write_text('task: cove\nmethod: lsp_fixed\n')
+  saved, out = tmp_path / 'first_frames', tmp_path / 'f.png'
+  assert root_paths.main([str(logdir), '--frames', '16', '--out', str(out), '--save', str(saved)]) == 0
+  copy = saved / 'quadruped_cove/lsp/seed0'
+  assert sorted(path.name for path in copy.iterdir()) == [
+      'config.yaml', 'labels.yaml', root_paths.FILENAME]
+  assert f'Saved the paths of {logdir} in {copy}' in capsys.readouterr().out
+  assert positions(root_paths.run_paths(copy, 16)) == [expected(0, 5), expected(1, 3)]
+  assert root_paths.main([str(copy), '--frames', '16', '--out', str(out)]) == 0
+  assert 'lsp_fixed seed 0: 2 episodes' in capsys.readouterr().out
+  # More frames than the run has taken: nothing is saved or drawn.
+  other = tmp_path / 'other'
+  assert root_paths.main([str(logdir), '--frames', '40', '--out', str(out), '--save', str(other)]) == 2
+  assert 'hold 30 frames, fewer than the 40 asked for' in capsys.readouterr().err
+  assert not other.exists()
 
 
 def test_goal_frame_puts_the_goal_on_the_x_axis():
