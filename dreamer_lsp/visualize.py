@@ -20,7 +20,8 @@ DIR (default LOGDIR/skills) gets:
                   vectors (or, on pixels, of the model features) projected on their first two
                   principal components
   diversity.json  `spread`, the mean pairwise distance between the skills' final positions (or
-                  vectors), and `travel`, their mean distance from the start, and the `basis`
+                  vectors), `travel`, their mean distance from the start, `reach`, the
+                  farthest any skill got from the start at any step, and the `basis`
                   they were measured in. Skills that collapsed to one motion overlap: spread
                   near 0 where travel is not. With actions sampled from the actor instead of
                   its mode: `spread_sampled` of the skills, `spread_one_skill` of the first
@@ -91,6 +92,7 @@ def visualize(logdir, out, skills=8, steps=40, seed=0, size=None):
   stats = dict(
       spread=spread(trace[-1]),
       travel=float(np.linalg.norm(trace[-1] - trace[0], axis=-1).mean()),
+      reach=float(np.linalg.norm(trace - trace[0], axis=-1).max()),
       **noise, diversity=noise['spread_sampled'] / max(noise['spread_one_skill'], 1e-12),
       basis=basis, skills=skills, steps=len(trace) - 1, seed=seed)
   (out / 'diversity.json').write_text(json.dumps(stats, indent=2) + '\n')

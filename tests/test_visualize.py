@@ -32,6 +32,7 @@ def test_skills_from_one_start(finished_lsp_run, tmp_path):
   assert stats['basis'] == 'log_pos' and stats['steps'] == 10 and stats['skills'] == 3
   assert np.isfinite(stats['spread']) and stats['spread'] > 0
   assert np.isfinite(stats['travel']) and stats['travel'] > 0
+  assert stats['reach'] >= stats['travel']  # The farthest point of any path, its end included.
   # Sampled actions spread even one skill's rollouts; the ratio compares the skills to that.
   assert stats['spread_one_skill'] > 0
   assert stats['diversity'] == pytest.approx(stats['spread_sampled'] / stats['spread_one_skill'])
