@@ -105,18 +105,12 @@ def load(path):
   return episodes, int(data['frames'])
 
 
-def read_first(logdir, frames):
-  """The run's train episodes that make its first `frames` frames (`first_frames`; none if they
-  log no root positions), and its action repeat."""
-  action_repeat = config_lib.load_run(pathlib.Path(logdir) / 'config.yaml').action_repeat
-  return list(first_frames(read(logdir), frames, action_repeat)), action_repeat
-
-
 def run_paths(logdir, frames):
   """The paths of the run's first `frames` frames: from its episodes, else its root_paths.npz;
   raises ValueError if it holds fewer frames (a run still training, or a short one)."""
   logdir = pathlib.Path(logdir)
-  episodes, action_repeat = read_first(logdir, frames)
+  action_repeat = config_lib.load_run(logdir / 'config.yaml').action_repeat
+  episodes = list(first_frames(read(logdir), frames, action_repeat))
   if episodes:
     held = frames_held(episodes, action_repeat)
     # Half an agent step is never taken: 17 frames at action repeat 2 are 16.
@@ -136,9 +130,10 @@ def run_paths(logdir, frames):
 def collect(logdir, target, frames=FRAMES):
   """Writes TARGET/root_paths.npz, the paths of the run's first `frames` frames (all of them in a
   shorter run), if its episodes log root positions; returns whether it did."""
-  episodes, action_repeat = read_first(logdir, frames)
-  if not episodes:
+  if next(read(logdir), None) is None:
     return False
+  action_repeat = config_lib.load_run(pathlib.Path(logdir) / 'config.yaml').action_repeat
+  episodes = list(first_frames(read(logdir), frames, action_repeat))
   save(pathlib.Path(target) / FILENAME, episodes,
        min(frames, frames_held(episodes, action_repeat)))
   return True
