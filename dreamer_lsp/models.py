@@ -153,6 +153,8 @@ class MLPEncoder(tools.Module):
 class GaussianHead(tools.Module):
   """MLP to a diagonal Gaussian whose std is softly clamped to [min_std, max_std] (Chua et al.).
 
+  The two softplus clamps make std = min_std + exp(l) with l softly below log(max_std), so the
+  std lies in (min_std, min_std + max_std): the upper bound is soft, as in Chua et al.
   The feature decoder p(vector | s) (A.3) and the backward skill predictor q(z | {s}, s0), which
   shares its architecture, are both this."""
 

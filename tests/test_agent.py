@@ -5,7 +5,7 @@ import tensorflow as tf
 
 import tools
 from conftest import debug_config, random_batch
-from dreamer_lsp import lsp
+from dreamer_lsp import lsp, models
 
 PRESETS = ['dreamer', 'lsp', 'lsp_literal', 'random_skills', 'randskillsinp', 'no_mi', 'hiro',
            'lsp_fixed_policy']
@@ -57,7 +57,7 @@ def test_shapes_and_dtypes_of_the_modules(spaces):
   assert agent._decode(feat).sample().shape == batch['vector'].shape
   assert agent._reward(feat).mode().shape == batch['reward'].shape
   std = agent._decode(feat).distribution.stddev().numpy()
-  assert std.min() >= config.obs_std_min - 1e-5 and std.max() <= config.obs_std_max + 1e-5
+  assert std.min() > config.obs_std_min and std.max() < config.obs_std_min + config.obs_std_max
   start = {k: tf.reshape(v, [-1] + v.shape[2:].as_list()) for k, v in post.items()}
   mean, std, _ = agent.cem(start, groups=1)
   assert mean.shape == std.shape == (1, agent.plan_length, config.skill_dim)
@@ -70,6 +70,15 @@ def test_shapes_and_dtypes_of_the_modules(spaces):
   k = config.skill_duration
   np.testing.assert_array_equal(skills[0].numpy(), skills[k - 1].numpy())
   assert not np.allclose(skills[0].numpy(), skills[k].numpy())
+
+
+def test_gaussian_head_std_is_softly_clamped_to_its_bounds():
+  tf.random.set_seed(0)
+  head = models.GaussianHead(8, 2, 64, 'elu', min_std=0.1, max_std=1.5)
+  features = 1e3 * tf.random.normal([256, 16])  # drives the raw log-std to both extremes
+  std = head(features).distribution.stddev().numpy()
+  assert std.min() == pytest.approx(0.1, rel=1e-3)
+  assert std.max() == pytest.approx(0.1 + 1.5, rel=1e-3)
 
 
 @pytest.mark.parametrize('preset', ['dreamer', 'lsp'])
