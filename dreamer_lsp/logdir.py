@@ -7,6 +7,10 @@ import os
 import pathlib
 import subprocess
 
+import numpy as np
+
+from dreamer_lsp import config as config_lib
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 # Files that only a run of train.py leaves: a logdir holding one has a run in it.
@@ -133,3 +137,25 @@ def code_records(logdir):
   if not path.exists():
     return []
   return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def evaluations(logdir):
+  """A run's evaluations in the order they ran, each the list of its eval episodes (dicts of
+  arrays). The episodes in LOGDIR/eval_eps sort in the order they were written and are grouped
+  by the run's `eval_episodes`; an evaluation cut short by the end of the run is left out."""
+  logdir = pathlib.Path(logdir)
+  size = config_lib.load_run(logdir / 'config.yaml').eval_episodes
+  files = sorted((logdir / 'eval_eps').glob('*.npz'))
+  groups = []
+  for start in range(0, len(files) - size + 1, size):
+    group = []
+    for path in files[start:start + size]:
+      with np.load(path) as data:
+        group.append(dict(data))
+    groups.append(group)
+  return groups
+
+
+def episode_return(episode):
+  """The first step's reward is the reset's, not the agent's, and is not counted."""
+  return float(episode['reward'][1:].sum())

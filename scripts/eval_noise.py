@@ -15,20 +15,17 @@ import pathlib
 
 import numpy as np
 
-from dreamer_lsp import config as config_lib
+from dreamer_lsp import logdir as logdir_lib
 
 
 def eval_noise(logdir, last=2, late=5):
-  logdir = pathlib.Path(logdir)
-  size = config_lib.load_run(logdir / 'config.yaml').eval_episodes
-  files = sorted((logdir / 'eval_eps').glob('*.npz'))
-  if len(files) < last * size:
-    raise ValueError(f'{logdir}: {len(files)} eval episodes, fewer than {last} evaluations')
-  returns = np.array([np.load(path)['reward'][1:].sum() for path in files])
-  evals = returns[:len(returns) // size * size].reshape(-1, size)
+  groups = logdir_lib.evaluations(logdir)
+  if len(groups) < last:
+    raise ValueError(f'{logdir}: {len(groups)} complete evaluations, fewer than {last}')
+  evals = np.array([[logdir_lib.episode_return(e) for e in group] for group in groups])
   final = evals[-last:].ravel()
   return dict(
-      evals=len(evals), episodes_per_eval=size,
+      evals=len(evals), episodes_per_eval=evals.shape[1],
       final=float(final.mean()),
       final_standard_error=float(final.std(ddof=1) / np.sqrt(len(final))),
       episode_std=float(evals.std(axis=1, ddof=1).mean()),

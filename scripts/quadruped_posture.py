@@ -17,20 +17,16 @@ import pathlib
 
 import numpy as np
 
-from dreamer_lsp import config as config_lib
+from dreamer_lsp import logdir as logdir_lib
 
 
 def posture(logdir):
   """Per evaluation of the run: its index, return, upright factor and forward speed."""
-  logdir = pathlib.Path(logdir)
-  size = config_lib.load_run(logdir / 'config.yaml').eval_episodes
-  files = sorted((logdir / 'eval_eps').glob('*.npz'))
   rows = []
-  for start in range(0, len(files) - size + 1, size):
-    episodes = [np.load(path) for path in files[start:start + size]]
+  for index, episodes in enumerate(logdir_lib.evaluations(logdir)):
     rows.append(dict(
-        eval=start // size,
-        eval_return=float(np.mean([e['reward'][1:].sum() for e in episodes])),
+        eval=index,
+        eval_return=float(np.mean([logdir_lib.episode_return(e) for e in episodes])),
         upright=float(np.mean([((1 + e['log_upright'][1:, :, 0]) / 2).mean() for e in episodes])),
         forward_speed=float(np.mean([e['log_torso_vel'][1:, :, 0].mean() for e in episodes])),
         **({'closest_to_goal': float(np.mean([_closest(e) for e in episodes]))}

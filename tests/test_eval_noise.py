@@ -28,5 +28,5 @@ def test_the_final_and_its_standard_error_come_from_the_last_evaluations(tmp_pat
 
 def test_too_few_eval_episodes_is_a_clear_error(tmp_path):
   _run(tmp_path, [1, 2, 3], episodes_per_eval=2)
-  with pytest.raises(ValueError, match='fewer than 2 evaluations'):
+  with pytest.raises(ValueError, match='fewer than 2'):
     eval_noise(tmp_path)
