@@ -137,8 +137,8 @@ def test_shipped_sweep_files(tmp_path):
       'paper_transfer': 3 * 4 * 3, 'paper_transfer_source': 3 * 3 * 3, 'tiny': 2 * 2,
       'skills_point': 13 * 2 - 8, 'skills_point_reach': 5 * 4 + 4, 'skills_walker': 14 + 1,
       'cpu_results': 2 * 2 + 2 + 2 + 3 + 1, 'precision_point': 4 * 2, 'transfer_pilot': 2,
-      'settle_lsp': 3 * 2, 'transfer_cpu_source': 2 * 2 + (3 + 2) + 2,
-      'transfer_cpu': 2 * 4 + (4 + 4) + 5,
+      'settle_lsp': 3 * 2, 'transfer_cpu_source': 2 * 2 + (3 + 2 + 2) + 2,
+      'transfer_cpu': 2 * 4 + (4 + 4 + 4) + 5,
       'campaign': 3 * 3 * 3 + 2 * 2 * 3, 'quadruped_mi': 2}
 
 
