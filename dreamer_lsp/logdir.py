@@ -1,5 +1,5 @@
 """What a logdir's files say about its run, read without TensorFlow: who writes it (the lock),
-whether it finished and at which step, whether it holds a complete checkpoint."""
+whether it finished and at which step, whether it holds a complete checkpoint, its evaluations."""
 import datetime
 import fcntl
 import json
